@@ -1,0 +1,47 @@
+"""Open BTF from a file: raw BTF or an ELF's ``.BTF``, split on a base when one is given."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..elf import ELF_MAGIC, read_section
+from ..errors import BTFFormatError
+from ..fileio import read_bytes
+from .spec import Spec
+
+SYSFS_BTF = Path("/sys/kernel/btf")
+
+
+def default_base(path: str | os.PathLike[str]) -> Path | None:
+    """``/sys/kernel/btf/<module>`` is split on ``/sys/kernel/btf/vmlinux``, as bpftool assumes."""
+    p = Path(path)
+    if p.parent == SYSFS_BTF and p.name != "vmlinux":
+        return SYSFS_BTF / "vmlinux"
+    return None
+
+
+def btf_bytes(data: bytes, path: str) -> bytes:
+    """The raw BTF inside ``data``: the data itself, or an ELF's ``.BTF`` section."""
+    if data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
+        return data
+    if data[:4] == ELF_MAGIC:
+        section = read_section(data, ".BTF", path=path)
+        if section is None:
+            raise BTFFormatError("ELF file has no .BTF section", path=path)
+        return section
+    raise BTFFormatError("neither raw BTF (magic 0xeb9f) nor an ELF file", path=path, offset=0)
+
+
+def load_spec(path: str | os.PathLike[str], *, base: Spec | None = None) -> Spec:
+    """Read raw BTF or an ELF's ``.BTF`` from ``path``, split on ``base`` if given."""
+    name = str(path)
+    return Spec.parse(btf_bytes(read_bytes(path), name), base=base, path=name)
+
+
+def load_with_base(path: str | os.PathLike[str], base_path: str | os.PathLike[str] | None = None) -> Spec:
+    """Load ``path``, first loading its base (given, or implied by sysfs) if any."""
+    if base_path is None:
+        base_path = default_base(path)
+    base = load_spec(base_path) if base_path is not None else None
+    return load_spec(path, base=base)

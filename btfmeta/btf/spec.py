@@ -1,0 +1,300 @@
+"""``Spec``: one BTF object (base or split), read lazily or built type by type.
+
+Opening indexes the record offsets in one pass over the type section and
+decodes a type only when it is asked for, which keeps a 4.4 MB vmlinux cheap to
+open.  Writing re-encodes every own type; a BTF read and written unchanged
+comes out byte for byte as it went in.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from array import array
+from collections.abc import Iterator
+
+from ..errors import BTFFormatError, TypeLookupError
+from . import types as T
+from .codec import decode, encode
+from .kinds import FIXED_WORDS, HEADER_LEN, MAGIC, MAX_KIND, VLEN_WORDS, Kind
+from .strings import StringSet, StringTable
+
+_NATIVE = sys.byteorder
+
+
+class Spec:
+    """A BTF type table: ids ``start_id .. type_cnt-1`` are own, lower ids are the base's."""
+
+    def __init__(self, *, base: Spec | None = None, byteorder: str = "little"):
+        self.base = base
+        self.byteorder = byteorder
+        self.start_id = base.type_cnt if base is not None else 1
+        self.strings = StringTable(b"" if base is not None else b"\0",
+                                   base=base.strings if base is not None else None)
+        self._types: list[T.Type | None] = []
+        self._words: array = array("I")
+        self._offsets: list[int] = []
+        self._types_pos = HEADER_LEN  # file offset of the type section, for messages
+        self._extra_header = b""  # header bytes past the classic 24 (layout fields, ...)
+        self._layout = b""
+        self._keep_strings = False
+        self.path: str | None = None
+
+    # -- reading -------------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, data: bytes, *, base: Spec | None = None, path: str | None = None) -> Spec:
+        """Parse raw BTF bytes (checks as libbpf's ``btf_parse_hdr``, plus a few more)."""
+        spec = cls(base=base)
+        spec.path = path
+        spec._parse(memoryview(data).toreadonly())
+        return spec
+
+    def _fail(self, message: str, offset: int | None = None) -> BTFFormatError:
+        return BTFFormatError(message, path=self.path, offset=offset)
+
+    def _parse(self, data: memoryview) -> None:
+        size = len(data)
+        if size < HEADER_LEN:
+            raise self._fail(f"BTF header not found: {size} bytes, a header needs {HEADER_LEN}", 0)
+        magic_le = data[0] | data[1] << 8
+        if magic_le == MAGIC:
+            order, fmt = "little", "<"
+        elif magic_le == 0x9FEB:
+            order, fmt = "big", ">"
+        else:
+            raise self._fail(f"invalid BTF magic 0x{magic_le:04x}", 0)
+        self.byteorder = order
+        hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(fmt + "5I", data, 4)
+        if hdr_len < HEADER_LEN:
+            raise self._fail(f"BTF header length {hdr_len} is shorter than {HEADER_LEN}", 4)
+        if hdr_len > size:
+            raise self._fail(f"BTF header length {hdr_len} larger than data size {size}", 4)
+        body = size - hdr_len
+        if str_off + str_len > body:
+            raise self._fail(f"invalid BTF total size: strings at {str_off} + {str_len} end past "
+                             f"the {body} bytes after the header", 16)
+        if type_off + type_len > str_off:
+            raise self._fail(f"invalid BTF data sections layout: type data at {type_off} + {type_len}, "
+                             f"strings data at {str_off} + {str_len}", 8)
+        if type_off % 4:
+            raise self._fail("BTF type section is not aligned to 4 bytes", 8)
+        if type_len % 4:
+            raise self._fail("BTF types data is malformed: length is not a multiple of 4", 12)
+        self._extra_header = bytes(data[HEADER_LEN:hdr_len])
+        if hdr_len >= 32:
+            layout_off, layout_len = struct.unpack_from(fmt + "2I", data, 24)
+            if layout_len:
+                if layout_off % 4 or layout_len % 4:
+                    raise self._fail("BTF layout section is not aligned to 4 bytes", 24)
+                if layout_off < type_off + type_len or layout_off + layout_len > str_off:
+                    raise self._fail(f"invalid BTF data sections layout: layout data at {layout_off} + "
+                                     f"{layout_len}, strings data at {str_off}", 24)
+                self._layout = bytes(data[hdr_len + layout_off:hdr_len + layout_off + layout_len])
+        strings = bytes(data[hdr_len + str_off:hdr_len + str_off + str_len])
+        self._parse_strings(strings, hdr_len + str_off)
+        self._types_pos = hdr_len + type_off
+        words = array("I")
+        words.frombytes(data[hdr_len + type_off:hdr_len + type_off + type_len])
+        if order != _NATIVE:
+            words.byteswap()
+        self._words = words
+        self._offsets = self._index(words)
+        self._types = [None] * len(self._offsets)
+        self._keep_strings = True
+
+    def _parse_strings(self, data: bytes, pos: int) -> None:
+        split = self.base is not None
+        if data and data[-1] != 0:
+            raise self._fail("invalid BTF string section: it does not end with a NUL byte",
+                             pos + len(data) - 1)
+        if not split:
+            if not data:
+                raise self._fail("invalid BTF string section: it is empty", pos)
+            if data[0] != 0:
+                raise self._fail("malformed BTF string section: it does not start with the empty "
+                                 "string; is this split BTF given without its base (--base)?", pos)
+        self.strings = StringTable(data, base=self.base.strings if split else None)
+
+    def _index(self, w: array) -> list[int]:
+        """Word offset of every record; the only full pass made when opening."""
+        offsets: list[int] = []
+        append = offsets.append
+        fixed, per = FIXED_WORDS, VLEN_WORDS
+        n = len(w)
+        p = 0
+        try:
+            while p < n:
+                info = w[p + 1]
+                kind = (info >> 24) & 0x1F
+                if not kind or kind > MAX_KIND or info & 0x60FF0000:
+                    break
+                q = p + 3 + fixed[kind] + (info & 0xFFFF) * per[kind]
+                if q > n:
+                    break
+                append(p)
+                p = q
+        except IndexError:
+            pass
+        if p < n:
+            tid = self.start_id + len(offsets)
+            where = self._types_pos + 4 * p
+            if p + 3 > n:
+                raise self._fail(f"BTF type [{tid}] is malformed: record truncated", where)
+            info = w[p + 1]
+            kind = (info >> 24) & 0x1F
+            if not kind or kind > MAX_KIND or info & 0x60000000:
+                raise self._fail(f"BTF type [{tid}]: unsupported BTF_KIND:{(info >> 24) & 0x7F}", where + 4)
+            if info & 0x00FF0000:
+                raise self._fail(f"BTF type [{tid}]: vlen {info & 0xFFFFFF} exceeds 65535", where + 4)
+            raise self._fail(f"BTF type [{tid}] is malformed: {Kind(kind).name} with vlen {info & 0xFFFF} "
+                             "runs past the end of the type section", where)
+        return offsets
+
+    # -- lookups ---------------------------------------------------------------------
+
+    @property
+    def type_cnt(self) -> int:
+        """One past the highest id, as libbpf's ``btf__type_cnt``."""
+        return self.start_id + len(self._types)
+
+    def own_ids(self) -> range:
+        return range(self.start_id, self.type_cnt)
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def type_by_id(self, tid: int) -> T.Type:
+        """Decode (once) and return type ``tid``; base ids go to the base."""
+        i = tid - self.start_id
+        if i < 0:
+            if self.base is not None and tid > 0:
+                return self.base.type_by_id(tid)
+            raise TypeLookupError(f"type id {tid} is void or out of range")
+        try:
+            t = self._types[i]
+        except IndexError:
+            raise TypeLookupError(f"type id {tid} out of range (type count {self.type_cnt})") from None
+        if t is None:
+            t = self._decode(i)
+        return t
+
+    def _decode(self, i: int) -> T.Type:
+        p = self._offsets[i]
+        tid = self.start_id + i
+        where = self._types_pos + 4 * p
+
+        def name(off: int) -> str:
+            s = self.strings.get(off)
+            if s is None:
+                raise self._fail(f"BTF type [{tid}]: invalid string offset {off}", where)
+            return s
+
+        t = decode(self._words, p, name)
+        cnt = self.type_cnt
+        for ref in T.referenced_ids(t):
+            if ref >= cnt:
+                raise self._fail(f"BTF type [{tid}]: invalid referenced type id {ref} "
+                                 f"(type count {cnt})", where)
+        self._types[i] = t
+        return t
+
+    def kind_of(self, tid: int) -> Kind:
+        """Kind of a type without decoding it (cheap on a lazily read base)."""
+        i = tid - self.start_id
+        if i < 0:
+            if self.base is None or tid <= 0:
+                raise TypeLookupError(f"type id {tid} is void or out of range")
+            return self.base.kind_of(tid)
+        t = self._types[i]
+        if t is not None:
+            return t.kind
+        return Kind((self._words[self._offsets[i] + 1] >> 24) & 0x1F)
+
+    def find_by_name(self, name: str, kind: Kind | None = None) -> list[int]:
+        """Ids of all types named ``name`` (of ``kind`` if given), base first, ascending."""
+        found = self.base.find_by_name(name, kind) if self.base is not None else []
+        if not name:
+            return found
+        offs = self.strings.offsets_of(name)
+        if not offs:
+            return found
+        w = self._words
+        start = self.start_id
+        for i, t in enumerate(self._types):
+            hit = t.name == name if t is not None else i < len(self._offsets) and w[self._offsets[i]] in offs
+            if hit and (kind is None or self.kind_of(start + i) == kind):
+                found.append(start + i)
+        return found
+
+    def find(self, name: str, kind: Kind | None = None) -> int:
+        """The single id named ``name``; error when there is none."""
+        ids = self.find_by_name(name, kind)
+        if not ids:
+            what = f"{kind.name} " if kind is not None else ""
+            raise TypeLookupError(f"no {what}type named '{name}'", path=self.path)
+        return ids[0]
+
+    def __iter__(self) -> Iterator[tuple[int, T.Type]]:
+        """Own types in id order, decoding each."""
+        for tid in self.own_ids():
+            yield tid, self.type_by_id(tid)
+
+    def closure(self, roots: list[int], *, through_pointers: bool = True) -> list[int]:
+        """Ids reachable from ``roots`` (decoding each), sorted."""
+        seen: set[int] = set()
+        stack = [r for r in roots if r]
+        while stack:
+            tid = stack.pop()
+            if tid in seen:
+                continue
+            seen.add(tid)
+            t = self.type_by_id(tid)
+            if not through_pointers and isinstance(t, T.Ptr):
+                continue
+            stack.extend(r for r in T.referenced_ids(t) if r and r not in seen)
+        return sorted(seen)
+
+    # -- building --------------------------------------------------------------------
+
+    def add(self, t: T.Type) -> int:
+        """Append a type and return its id (references are not checked until written)."""
+        self._types.append(t)
+        return self.type_cnt - 1
+
+    def replace(self, tid: int, t: T.Type) -> None:
+        if not self.start_id <= tid < self.type_cnt:
+            raise TypeLookupError(f"type id {tid} is not an own type")
+        self.type_by_id(tid)
+        self._types[tid - self.start_id] = t
+
+    # -- writing ---------------------------------------------------------------------
+
+    def to_bytes(self, *, byteorder: str | None = None) -> bytes:
+        """Serialize own types and strings, in this BTF's byte order unless told otherwise."""
+        order = byteorder or self.byteorder
+        base_strings = self.base.strings if self.base is not None else None
+        initial = self.strings.data if self._keep_strings else None
+        strset = StringSet(base=base_strings, initial=initial)
+        words = array("I")
+        cnt = self.type_cnt
+        for tid in self.own_ids():
+            t = self.type_by_id(tid)
+            for ref in T.referenced_ids(t):
+                if not 0 <= ref < cnt:
+                    raise BTFFormatError(f"type [{tid}] {t.kind.name} refers to type id {ref}, "
+                                         f"but the type count is {cnt}", path=self.path)
+            words.extend(encode(t, strset.add))
+        if order != _NATIVE:
+            words.byteswap()
+        types = words.tobytes()
+        strings = strset.to_bytes()
+        fmt = "<" if order == "little" else ">"
+        hdr_len = HEADER_LEN + len(self._extra_header)
+        extra = self._extra_header
+        layout = self._layout
+        if len(extra) >= 8:
+            extra = struct.pack(fmt + "2I", len(types) if layout else 0, len(layout)) + extra[8:]
+        header = struct.pack(fmt + "HBBIIIII", MAGIC, 1, 0, hdr_len, 0, len(types),
+                             len(types) + len(layout), len(strings))
+        return header + extra + types + layout + strings

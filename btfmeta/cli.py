@@ -1,0 +1,92 @@
+"""The ``btfmeta`` command: a thin click shell over the library.
+
+Every failure the library reports becomes one line on stderr,
+``btfmeta: error: <file>: <what> (at byte N)``, and its exit code (2 for bad
+input, 1 for an incompatible target); nothing is written on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .btf import load_with_base
+from .errors import BtfmetaError
+from .fileio import write_atomic
+from .render import bpftool
+
+
+def _out(text: str) -> None:
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="btfmeta")
+def cli() -> None:
+    """Compile NIC metadata layouts to BTF and relocate BPF programs against them."""
+
+
+@cli.group()
+def btf() -> None:
+    """Read, write and dump BTF (raw files, ELF .BTF, split BTF on a base)."""
+
+
+_base_option = click.option("--base", "-B", "base", type=click.Path(dir_okay=False),
+                            help="Base BTF for split BTF (default for /sys/kernel/btf/<module>: vmlinux).")
+
+
+@btf.command("dump")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_base_option
+@click.option("--format", "fmt", type=click.Choice(["raw", "json"]), default="raw", show_default=True)
+@click.option("--type", "selector", metavar="NAME_OR_ID",
+              help="Dump only this type: an id, a name, or 'struct NAME'.")
+def btf_dump(file: str, base: str | None, fmt: str, selector: str | None) -> None:
+    """Dump FILE's types as `bpftool btf dump file FILE` does (-j for json)."""
+    spec = load_with_base(file, base)
+    ids = bpftool.resolve_selection(spec, selector)
+    if fmt == "json":
+        _out(json.dumps(bpftool.json_dump(spec, ids), ensure_ascii=False) + "\n")
+    else:
+        _out("".join(bpftool.raw_dump(spec, ids)))
+
+
+@btf.command("copy")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Raw BTF to write.")
+@_base_option
+@click.option("--endian", type=click.Choice(["little", "big"]),
+              help="Byte order to write (default: as read).")
+def btf_copy(file: str, output: str, base: str | None, endian: str | None) -> None:
+    """Read FILE (raw BTF or ELF .BTF) and write it as raw BTF, re-encoded."""
+    spec = load_with_base(file, base)
+    write_atomic(output, spec.to_bytes(byteorder=endian))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code instead of raising (for tests and ``__main__``)."""
+    try:
+        cli.main(args=argv, prog_name="btfmeta", standalone_mode=False)
+    except BtfmetaError as exc:
+        click.echo(f"btfmeta: error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("btfmeta: aborted", err=True)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except RecursionError:
+        click.echo("btfmeta: error: input nests too deeply", err=True)
+        return 2
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
