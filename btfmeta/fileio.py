@@ -16,6 +16,12 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         raise BtfmetaError(exc.strerror or str(exc), path=str(path)) from None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
     target = Path(path)
@@ -25,6 +31,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     except OSError as exc:
         raise BtfmetaError(exc.strerror or str(exc), path=str(path)) from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, target)

@@ -60,13 +60,13 @@ def decode(w: Sequence[int], p: int, name: Names) -> T.Type:
     n = name(w[p])
     st = w[p + 2]
     q = p + 3
-    if kind == Kind.PTR:
-        return T.Ptr(name=n, type=st)
+    if kind == Kind.FUNC:
+        return T.Func(name=n, type=st, linkage=vlen)
     if kind == Kind.FUNC_PROTO:
         params = [T.Param(name=name(w[i]), type=w[i + 1]) for i in range(q, q + 2 * vlen, 2)]
         return T.FuncProto(name=n, return_type=st, params=params)
-    if kind == Kind.FUNC:
-        return T.Func(name=n, type=st, linkage=vlen)
+    if kind == Kind.PTR:
+        return T.Ptr(name=n, type=st)
     if kind == Kind.STRUCT:
         return T.Struct(name=n, size=st, members=_members(w, q, vlen, kflag, name), kflag=bool(kflag))
     if kind == Kind.UNION:

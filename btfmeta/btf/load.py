@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..elf import ELF_MAGIC, read_section
 from ..errors import BTFFormatError
 from ..fileio import read_bytes
 from .spec import Spec
@@ -23,9 +22,13 @@ def default_base(path: str | os.PathLike[str]) -> Path | None:
 
 def btf_bytes(data: bytes, path: str) -> bytes:
     """The raw BTF inside ``data``: the data itself, or an ELF's ``.BTF`` section."""
+    if not data:
+        raise BTFFormatError("empty file", path=path)
     if data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
         return data
-    if data[:4] == ELF_MAGIC:
+    if data[:4] == b"\x7fELF":
+        from ..elf import read_section  # pyelftools is only needed for ELF input
+
         section = read_section(data, ".BTF", path=path)
         if section is None:
             raise BTFFormatError("ELF file has no .BTF section", path=path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..errors import BTFFormatError, TypeLookupError
 from . import types as T
@@ -20,6 +20,10 @@ from .kinds import FIXED_WORDS, HEADER_LEN, MAGIC, MAX_KIND, VLEN_WORDS, Kind
 from .strings import StringSet, StringTable
 
 _NATIVE = sys.byteorder
+
+
+class _BadString(Exception):
+    """A string offset out of range, reported with its type by ``Spec._decode``."""
 
 
 class Spec:
@@ -179,23 +183,31 @@ class Spec:
             t = self._decode(i)
         return t
 
+    def _name(self, off: int) -> str:
+        s = self._string_cache.get(off)
+        if s is None:
+            s = self.strings.get(off)
+            if s is None:
+                raise _BadString(off)
+        return s
+
+    @property
+    def _string_cache(self) -> dict[int, str]:
+        return self.strings._cache
+
     def _decode(self, i: int) -> T.Type:
         p = self._offsets[i]
         tid = self.start_id + i
-        where = self._types_pos + 4 * p
-
-        def name(off: int) -> str:
-            s = self.strings.get(off)
-            if s is None:
-                raise self._fail(f"BTF type [{tid}]: invalid string offset {off}", where)
-            return s
-
-        t = decode(self._words, p, name)
+        try:
+            t = decode(self._words, p, self._name)
+        except _BadString as exc:
+            raise self._fail(f"BTF type [{tid}]: invalid string offset {exc.args[0]}",
+                             self._types_pos + 4 * p) from None
         cnt = self.type_cnt
         for ref in T.referenced_ids(t):
             if ref >= cnt:
                 raise self._fail(f"BTF type [{tid}]: invalid referenced type id {ref} "
-                                 f"(type count {cnt})", where)
+                                 f"(type count {cnt})", self._types_pos + 4 * p)
         self._types[i] = t
         return t
 
@@ -237,7 +249,13 @@ class Spec:
 
     def __iter__(self) -> Iterator[tuple[int, T.Type]]:
         """Own types in id order, decoding each."""
-        for tid in self.own_ids():
+        return self.types(self.own_ids())
+
+    def types(self, ids: Sequence[int]) -> Iterator[tuple[int, T.Type]]:
+        """``(id, type)`` for each id; a long walk first decodes all strings in one go."""
+        if len(ids) > 1000:
+            self.strings.preload()
+        for tid in ids:
             yield tid, self.type_by_id(tid)
 
     def closure(self, roots: list[int], *, through_pointers: bool = True) -> list[int]:
@@ -278,8 +296,7 @@ class Spec:
         strset = StringSet(base=base_strings, initial=initial)
         words = array("I")
         cnt = self.type_cnt
-        for tid in self.own_ids():
-            t = self.type_by_id(tid)
+        for tid, t in self:
             for ref in T.referenced_ids(t):
                 if not 0 <= ref < cnt:
                     raise BTFFormatError(f"type [{tid}] {t.kind.name} refers to type id {ref}, "

@@ -46,6 +46,17 @@ class StringTable:
         self._cache[off] = s
         return s
 
+    def preload(self) -> None:
+        """Decode every whole string at once: cheaper than one by one for a full walk."""
+        cache = self._cache
+        pos = self.start
+        for piece in self.data.split(b"\0")[:-1]:
+            if pos not in cache:
+                cache[pos] = decode_str(piece)
+            pos += len(piece) + 1
+        if self.base is not None:
+            self.base.preload()
+
     def offsets_of(self, s: str) -> set[int]:
         """Every logical offset (base included) whose string equals ``s``."""
         found = self.base.offsets_of(s) if self.base is not None else set()

@@ -6,7 +6,7 @@ f-strings rather than a template engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..btf import types as T
@@ -38,52 +38,70 @@ def _kind_and_name(spec: Spec, tid: int) -> tuple[str, str]:
     return t.kind.name, _name(t.name)
 
 
+def _raw_composite(spec: Spec, head: str, t: T.Struct | T.Union) -> str:
+    lines = [f"{head} size={t.size} vlen={len(t.members)}"]
+    for m in t.members:
+        line = f"\t'{m.name or '(anon)'}' type_id={m.type} bits_offset={m.bits_offset}"
+        if m.bitfield_size:
+            line += f" bitfield_size={m.bitfield_size}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _raw_func_proto(spec: Spec, head: str, t: T.FuncProto) -> str:
+    lines = [f"{head} ret_type_id={t.return_type} vlen={len(t.params)}"]
+    lines += [f"\t'{p.name or '(anon)'}' type_id={p.type}" for p in t.params]
+    return "\n".join(lines)
+
+
+def _raw_enum(spec: Spec, head: str, t: T.Enum | T.Enum64) -> str:
+    suffix = ("LL" if t.signed else "ULL") if t.kind == Kind.ENUM64 else ""
+    lines = [f"{head} encoding={_enum_encoding(t)} size={t.size} vlen={len(t.values)}"]
+    lines += [f"\t'{v.name or '(anon)'}' val={v.value}{suffix}" for v in t.values]
+    return "\n".join(lines)
+
+
+def _raw_datasec(spec: Spec, head: str, t: T.Datasec) -> str:
+    lines = [f"{head} size={t.size} vlen={len(t.vars)}"]
+    for v in t.vars:
+        kind, name = _kind_and_name(spec, v.type)
+        lines.append(f"\ttype_id={v.type} offset={v.offset} size={v.size} ({kind} '{name}')")
+    return "\n".join(lines)
+
+
+def _raw_ref(spec: Spec, head: str, t) -> str:
+    return f"{head} type_id={t.type}"
+
+
+_RAW = {
+    Kind.STRUCT: _raw_composite,
+    Kind.UNION: _raw_composite,
+    Kind.FUNC_PROTO: _raw_func_proto,
+    Kind.ENUM: _raw_enum,
+    Kind.ENUM64: _raw_enum,
+    Kind.DATASEC: _raw_datasec,
+    Kind.FUNC: lambda spec, head, t: f"{head} type_id={t.type} linkage={_LINKAGE.get(t.linkage, '(unknown)')}",
+    Kind.INT: lambda spec, head, t: (f"{head} size={t.size} bits_offset={t.bits_offset} nr_bits={t.nr_bits} "
+                                     f"encoding={_int_encoding(t.encoding)}"),
+    Kind.ARRAY: lambda spec, head, t: f"{head} type_id={t.type} index_type_id={t.index_type} nr_elems={t.nelems}",
+    Kind.FWD: lambda spec, head, t: f"{head} fwd_kind={'union' if t.is_union else 'struct'}",
+    Kind.VAR: lambda spec, head, t: f"{head} type_id={t.type}, linkage={_LINKAGE.get(t.linkage, '(unknown)')}",
+    Kind.FLOAT: lambda spec, head, t: f"{head} size={t.size}",
+    Kind.DECL_TAG: lambda spec, head, t: f"{head} type_id={t.type} component_idx={t.component_idx}",
+    Kind.PTR: _raw_ref,
+    Kind.TYPEDEF: _raw_ref,
+    Kind.VOLATILE: _raw_ref,
+    Kind.CONST: _raw_ref,
+    Kind.RESTRICT: _raw_ref,
+    Kind.TYPE_TAG: _raw_ref,
+}
+_KIND_NAMES = {k: k.name for k in Kind}
+
+
 def raw_type(spec: Spec, tid: int, t: T.Type) -> str:
     """One type as bpftool's raw text, newline-terminated."""
-    head = f"[{tid}] {t.kind.name} '{_name(t.name)}'"
-    if isinstance(t, T.Composite):
-        lines = [f"{head} size={t.size} vlen={len(t.members)}"]
-        for m in t.members:
-            line = f"\t'{_name(m.name)}' type_id={m.type} bits_offset={m.bits_offset}"
-            if m.bitfield_size:
-                line += f" bitfield_size={m.bitfield_size}"
-            lines.append(line)
-        return "\n".join(lines) + "\n"
-    if isinstance(t, T.FuncProto):
-        lines = [f"{head} ret_type_id={t.return_type} vlen={len(t.params)}"]
-        lines += [f"\t'{_name(p.name)}' type_id={p.type}" for p in t.params]
-        return "\n".join(lines) + "\n"
-    if isinstance(t, T.Func):
-        return f"{head} type_id={t.type} linkage={_LINKAGE.get(t.linkage, '(unknown)')}\n"
-    if isinstance(t, T.Int):
-        return (f"{head} size={t.size} bits_offset={t.bits_offset} nr_bits={t.nr_bits} "
-                f"encoding={_int_encoding(t.encoding)}\n")
-    if isinstance(t, T.Array):
-        return f"{head} type_id={t.type} index_type_id={t.index_type} nr_elems={t.nelems}\n"
-    if isinstance(t, T.Enum):
-        lines = [f"{head} encoding={_enum_encoding(t)} size={t.size} vlen={len(t.values)}"]
-        lines += [f"\t'{_name(v.name)}' val={v.value}" for v in t.values]
-        return "\n".join(lines) + "\n"
-    if isinstance(t, T.Enum64):
-        suffix = "LL" if t.signed else "ULL"
-        lines = [f"{head} encoding={_enum_encoding(t)} size={t.size} vlen={len(t.values)}"]
-        lines += [f"\t'{_name(v.name)}' val={v.value}{suffix}" for v in t.values]
-        return "\n".join(lines) + "\n"
-    if isinstance(t, T.Fwd):
-        return f"{head} fwd_kind={'union' if t.is_union else 'struct'}\n"
-    if isinstance(t, T.Var):
-        return f"{head} type_id={t.type}, linkage={_LINKAGE.get(t.linkage, '(unknown)')}\n"
-    if isinstance(t, T.Datasec):
-        lines = [f"{head} size={t.size} vlen={len(t.vars)}"]
-        for v in t.vars:
-            kind, name = _kind_and_name(spec, v.type)
-            lines.append(f"\ttype_id={v.type} offset={v.offset} size={v.size} ({kind} '{name}')")
-        return "\n".join(lines) + "\n"
-    if isinstance(t, T.Float):
-        return f"{head} size={t.size}\n"
-    if isinstance(t, T.DeclTag):
-        return f"{head} type_id={t.type} component_idx={t.component_idx}\n"
-    return f"{head} type_id={t.type}\n"
+    kind = t.kind
+    return _RAW[kind](spec, f"[{tid}] {_KIND_NAMES[kind]} '{t.name or '(anon)'}'", t) + "\n"
 
 
 def json_type(tid: int, t: T.Type) -> dict[str, Any]:
@@ -153,10 +171,10 @@ def resolve_selection(spec: Spec, selector: str | None) -> list[int]:
     return ids
 
 
-def raw_dump(spec: Spec, ids: Iterable[int]) -> Iterator[str]:
-    for tid in ids:
-        yield raw_type(spec, tid, spec.type_by_id(tid))
+def raw_dump(spec: Spec, ids: Sequence[int]) -> Iterator[str]:
+    for tid, t in spec.types(ids):
+        yield raw_type(spec, tid, t)
 
 
-def json_dump(spec: Spec, ids: Iterable[int]) -> dict[str, Any]:
-    return {"types": [json_type(tid, spec.type_by_id(tid)) for tid in ids]}
+def json_dump(spec: Spec, ids: Sequence[int]) -> dict[str, Any]:
+    return {"types": [json_type(tid, t) for tid, t in spec.types(ids)]}
