@@ -8,11 +8,14 @@ input, 1 for an incompatible target); nothing is written on failure.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
 
-from .btf import load_with_base
+from .btf import load_spec, load_with_base
+from .cfront.errors import CSyntaxError
+from .compile import compile_headers
 from .errors import BtfmetaError
 from .fileio import write_atomic
 from .render import bpftool
@@ -65,10 +68,31 @@ def btf_copy(file: str, output: str, base: str | None, endian: str | None) -> No
     write_atomic(output, spec.to_bytes(byteorder=endian))
 
 
+@cli.command("compile")
+@click.argument("headers", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="BTF file to write.")
+@_base_option
+@click.option("-I", "include_dirs", multiple=True, metavar="DIR", help="Add DIR to the include search path.")
+@click.option("-D", "defines", multiple=True, metavar="NAME[=VALUE]", help="Define a macro.")
+@click.option("--target", type=click.Choice(["bpf", "bpfel", "bpfeb"]), default="bpf", show_default=True,
+              help="bpf/bpfel: little-endian BTF, bpfeb: big-endian (layouts are the same).")
+def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include_dirs: tuple[str, ...],
+                defines: tuple[str, ...], target: str) -> None:
+    """Compile C HEADERS (one translation unit) to BTF, as clang-19 -g -target bpf would."""
+    base_spec = load_spec(base) if base else None
+    macros = dict((d.split("=", 1) + ["1"])[:2] for d in defines)
+    spec = compile_headers(list(headers), include_dirs=include_dirs, defines=macros, target=target,
+                           base=base_spec)
+    write_atomic(output, spec.to_bytes())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code instead of raising (for tests and ``__main__``)."""
     try:
         cli.main(args=argv, prog_name="btfmeta", standalone_mode=False)
+    except CSyntaxError as exc:
+        click.echo(exc.render(), err=True)
+        return exc.exit_code
     except BtfmetaError as exc:
         click.echo(f"btfmeta: error: {exc}", err=True)
         return exc.exit_code
@@ -85,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     except RecursionError:
         click.echo("btfmeta: error: input nests too deeply", err=True)
         return 2
+    except Exception as exc:  # a bug: say so in one line; BTFMETA_DEBUG=1 shows the traceback
+        if os.environ.get("BTFMETA_DEBUG"):
+            raise
+        click.echo(f"btfmeta: internal error: {type(exc).__name__}: {exc} (BTFMETA_DEBUG=1 for details)", err=True)
+        return 70
     return 0
 
 

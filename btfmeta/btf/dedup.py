@@ -1,0 +1,185 @@
+"""Split BTF on a base, as ``btf__dedup`` does for module BTF: every type that is
+structurally equal to a base type (same kind, name, layout, and equal referenced
+types) is replaced by the base type; the rest is renumbered after the base.
+
+INT names are compared as C type-specifier sets, so clang's ``unsigned short``
+matches GCC's ``short unsigned int`` in a vmlinux base.
+"""
+
+from __future__ import annotations
+
+from . import types as T
+from .kinds import Kind
+from .spec import Spec
+
+_REF_KINDS = (Kind.PTR, Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPE_TAG)
+
+
+def int_name_key(name: str) -> tuple[str, ...]:
+    """``short unsigned int`` and ``unsigned short`` name the same C type."""
+    words = name.split()
+    if "char" not in words:
+        if "signed" in words:
+            words.remove("signed")
+        if "int" in words and len(words) > 1:
+            words.remove("int")
+        if not words:
+            words = ["int"]
+    return tuple(sorted(words))
+
+
+class _Matcher:
+    def __init__(self, own: Spec, base: Spec):
+        self.own = own
+        self.base = base
+        self.map: dict[int, int] = {}
+        self._ref_index: dict[tuple, int] | None = None
+        self._int_index: dict[tuple, list[int]] | None = None
+
+    # -- indexes over the base, built on first use ------------------------------------------
+
+    def ref_index(self) -> dict[tuple, int]:
+        """(kind, name, target) -> first base id, for PTR/modifiers/TYPE_TAG and ARRAY."""
+        if self._ref_index is None:
+            idx: dict[tuple, int] = {}
+            b = self.base
+            for tid in b.own_ids():
+                kind = b.kind_of(tid)
+                if kind in _REF_KINDS:
+                    t = b.type_by_id(tid)
+                    idx.setdefault((kind, t.name, t.type), tid)
+                elif kind == Kind.ARRAY:
+                    t = b.type_by_id(tid)
+                    idx.setdefault((kind, t.type, t.index_type, t.nelems), tid)
+            self._ref_index = idx
+        return self._ref_index
+
+    def int_index(self) -> dict[tuple, list[int]]:
+        if self._int_index is None:
+            idx: dict[tuple, list[int]] = {}
+            b = self.base
+            for tid in b.own_ids():
+                if b.kind_of(tid) == Kind.INT:
+                    idx.setdefault(int_name_key(b.type_by_id(tid).name), []).append(tid)
+            self._int_index = idx
+        return self._int_index
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def resolve(self, oid: int) -> int | None:
+        """Base id equal to own type ``oid``, or None (memoized)."""
+        if oid == 0:
+            return 0
+        if oid in self.map:
+            return self.map[oid]
+        t = self.own.type_by_id(oid)
+        found = None
+        if isinstance(t, (T.Ptr, T.Const, T.Volatile, T.Restrict, T.TypeTag)):
+            target = self.resolve(t.type)
+            if target is not None:
+                found = self.ref_index().get((t.kind, t.name, target))
+        elif isinstance(t, T.Array):
+            elem, index = self.resolve(t.type), self.resolve(t.index_type)
+            if elem is not None and index is not None:
+                found = self.ref_index().get((Kind.ARRAY, elem, index, t.nelems))
+        elif isinstance(t, T.Int):
+            found = self._first_equal(oid, self.int_index().get(int_name_key(t.name), []))
+        elif t.name and isinstance(t, (T.Struct, T.Union, T.Enum, T.Enum64, T.Typedef, T.Float, T.Fwd)):
+            kinds = {t.kind}
+            if isinstance(t, T.Fwd):
+                kinds = {Kind.FWD, Kind.UNION if t.is_union else Kind.STRUCT}
+            cands = [b for k in kinds for b in self.base.find_by_name(t.name, k)]
+            found = self._first_equal(oid, sorted(cands))
+        if found is not None or oid not in self.map:
+            self.map[oid] = found
+        return self.map[oid]
+
+    def _first_equal(self, oid: int, cands: list[int]) -> int | None:
+        for bid in cands:
+            pairs: dict[int, int] = {}
+            if self._equal(oid, bid, pairs):
+                for o, b in pairs.items():
+                    self.map.setdefault(o, b)
+                return bid
+        return None
+
+    def _equal(self, oid: int, bid: int, pairs: dict[int, int]) -> bool:
+        if oid == 0 or bid == 0:
+            return oid == bid
+        if oid in pairs:
+            return pairs[oid] == bid
+        known = self.map.get(oid)
+        if known is not None:
+            return known == bid
+        a = self.own.type_by_id(oid)
+        b = self.base.type_by_id(bid)
+        if isinstance(a, T.Fwd) and isinstance(b, T.Composite) and a.name == b.name:
+            pairs[oid] = bid
+            return (b.kind == Kind.UNION) == a.is_union
+        if a.kind != b.kind:
+            return False
+        pairs[oid] = bid
+        if isinstance(a, T.Int):
+            return (int_name_key(a.name) == int_name_key(b.name) and a.size == b.size
+                    and a.encoding == b.encoding and a.bits_offset == b.bits_offset and a.nr_bits == b.nr_bits)
+        if a.name != b.name:
+            return False
+        if isinstance(a, T.Composite):
+            return a.size == b.size and len(a.members) == len(b.members) and all(
+                m.name == n.name and m.bits_offset == n.bits_offset and m.bitfield_size == n.bitfield_size
+                and self._equal(m.type, n.type, pairs) for m, n in zip(a.members, b.members))
+        if isinstance(a, T.EnumLike):
+            return a.size == b.size and [(v.name, v.value) for v in a.values] == \
+                [(v.name, v.value) for v in b.values]
+        if isinstance(a, (T.Float, T.Fwd)):
+            return a == b
+        if isinstance(a, T.Array):
+            return a.nelems == b.nelems and self._equal(a.type, b.type, pairs) and \
+                self._equal(a.index_type, b.index_type, pairs)
+        if isinstance(a, T.FuncProto):
+            return len(a.params) == len(b.params) and self._equal(a.return_type, b.return_type, pairs) and all(
+                p.name == q.name and self._equal(p.type, q.type, pairs) for p, q in zip(a.params, b.params))
+        if isinstance(a, (T.Ptr, T.Typedef, T.Const, T.Volatile, T.Restrict, T.TypeTag)):
+            return self._equal(a.type, b.type, pairs)
+        return False  # FUNC, VAR, DATASEC, DECL_TAG are never merged into the base
+
+
+def _remap(t: T.Type, new: dict[int, int]) -> T.Type:
+    """A copy of ``t`` with its referenced ids rewritten."""
+    if isinstance(t, T.Composite):
+        return type(t)(name=t.name, size=t.size, kflag=t.kflag, members=[
+            T.Member(name=m.name, type=new[m.type], bits_offset=m.bits_offset, bitfield_size=m.bitfield_size)
+            for m in t.members])
+    if isinstance(t, T.Array):
+        return T.Array(name=t.name, type=new[t.type], index_type=new[t.index_type], nelems=t.nelems)
+    if isinstance(t, T.FuncProto):
+        return T.FuncProto(name=t.name, return_type=new[t.return_type],
+                           params=[T.Param(name=p.name, type=new[p.type]) for p in t.params])
+    if isinstance(t, T.Datasec):
+        return T.Datasec(name=t.name, size=t.size,
+                         vars=[T.VarSecinfo(type=new[v.type], offset=v.offset, size=v.size) for v in t.vars])
+    if hasattr(t, "type"):
+        fields = {f: getattr(t, f) for f in t.__dataclass_fields__}
+        fields["type"] = new[t.type]
+        return type(t)(**fields)
+    return t
+
+
+def split_on_base(spec: Spec, base: Spec) -> Spec:
+    """``spec`` (standalone) as split BTF on ``base``, sharing every equal type."""
+    m = _Matcher(spec, base)
+    for tid in spec.own_ids():
+        m.resolve(tid)
+    out = Spec(base=base, byteorder=spec.byteorder)
+    new: dict[int, int] = {0: 0}
+    kept = []
+    for tid in spec.own_ids():
+        mapped = m.map.get(tid)
+        if mapped is not None:
+            new[tid] = mapped
+        else:
+            new[tid] = out.start_id + len(kept)
+            kept.append(tid)
+    for tid in kept:
+        out.add(_remap(spec.type_by_id(tid), new))
+    return out

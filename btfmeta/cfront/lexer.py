@@ -1,0 +1,122 @@
+"""Tokens of C source: comments removed, continuations spliced, positions kept."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import CSyntaxError, Pos
+
+_TOKEN = re.compile(r"""
+    (?P<ws>[ \t\f\v\r]+)
+  | (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
+  | (?P<num>\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.'])*)
+  | (?P<char>(?:L|u8|u|U)?'(?:\\.|[^'\\\n])*')
+  | (?P<str>(?:L|u8|u|U)?"(?:\\.|[^"\\\n])*")
+  | (?P<punct>\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[*/%+\-&|^]=|\#\#|[][(){}.,;:?~!<>=*/%+\-&|^\#])
+""", re.X)
+
+_COMMENT = re.compile(r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*.*?(?:\*/|\Z)', re.S)
+
+
+class Source:
+    """One file's text, for positions and caret lines in messages."""
+
+    __slots__ = ("lines", "path")
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.lines = text.split("\n")
+
+    def pos(self, line: int, col: int) -> Pos:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return Pos(self.path, line, col, text)
+
+
+class Tok:
+    """A preprocessing token; ``hide`` is the macro hide set during expansion."""
+
+    __slots__ = ("col", "hide", "kind", "line", "space", "src", "text")
+
+    def __init__(self, kind: str, text: str, line: int, col: int, src: Source, hide=frozenset(), space=False):
+        self.kind = kind
+        self.text = text
+        self.line = line
+        self.col = col
+        self.src = src
+        self.hide = hide
+        self.space = space  # preceded by white space (for # stringification)
+
+    def pos(self) -> Pos:
+        return self.src.pos(self.line, self.col)
+
+    def copy(self, **kw) -> Tok:
+        t = Tok(self.kind, self.text, self.line, self.col, self.src, self.hide, self.space)
+        for k, v in kw.items():
+            setattr(t, k, v)
+        return t
+
+    def __repr__(self) -> str:
+        return f"Tok({self.kind}, {self.text!r}, {self.line}:{self.col})"
+
+
+def _blank_comment(m: re.Match) -> str:
+    s = m.group(0)
+    if s[0] in "\"'":
+        return s
+    if s.startswith("/*") and not s.endswith("*/"):
+        raise _Unterminated(m.start())
+    return re.sub(r"[^\n]", " ", s)
+
+
+class _Unterminated(Exception):
+    pass
+
+
+def logical_lines(src: Source, text: str) -> list[tuple[int, str]]:
+    """(first physical line number, text) for each logical line, comments blanked."""
+    try:
+        text = _COMMENT.sub(_blank_comment, text)
+    except _Unterminated as exc:
+        line = text.count("\n", 0, exc.args[0]) + 1
+        col = exc.args[0] - (text.rfind("\n", 0, exc.args[0]) + 1) + 1
+        raise CSyntaxError("unterminated /* comment", src.pos(line, col)) from None
+    out: list[tuple[int, str]] = []
+    pending: list[str] = []
+    start = 0
+    for i, line in enumerate(text.split("\n"), 1):
+        if line.endswith("\\"):
+            if not pending:
+                start = i
+            pending.append(line[:-1])
+            continue
+        if pending:
+            pending.append(line)
+            out.append((start, "".join(pending)))
+            pending = []
+        else:
+            out.append((i, line))
+    if pending:
+        out.append((start, "".join(pending)))
+    return out
+
+
+def tokenize_line(src: Source, lineno: int, text: str) -> list[Tok]:
+    toks: list[Tok] = []
+    pos = 0
+    n = len(text)
+    space = True
+    match = _TOKEN.match
+    while pos < n:
+        m = match(text, pos)
+        if m is None:
+            ch = text[pos]
+            what = "missing terminating quote" if ch in "\"'" else f"stray '{ch}' in program"
+            raise CSyntaxError(what, src.pos(lineno, pos + 1))
+        kind = m.lastgroup
+        if kind == "ws":
+            space = True
+        else:
+            toks.append(Tok(kind, m.group(), lineno, pos + 1, src, frozenset(), space))
+            space = False
+        pos = m.end()
+    return toks

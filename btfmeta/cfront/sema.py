@@ -1,0 +1,943 @@
+"""Semantic actions run during the parse: scopes, C types, constant values, layouts.
+
+Each grammar rule's callback builds a value bottom-up (lark inline transformer),
+so typedef names, enum constants and completed layouts are known to the tokens
+that follow them, as in a C compiler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lark import Token, Transformer
+
+from . import cmodel as C
+from .consteval import CInt, ConstEvalError, binary, parse_char_literal, parse_int_literal, unary
+from .errors import CSyntaxError, Pos
+from .lexer import Tok
+
+# -- values passed between callbacks ---------------------------------------------------
+
+
+@dataclass
+class Attr:
+    name: str
+    args: list
+
+
+class AttrWord(str):
+    """A bare identifier as an attribute argument (``mode(DI)``, ``cleanup(fn)``)."""
+
+
+@dataclass
+class Spec:
+    """One declaration-specifier item: ('basic', word) etc."""
+
+    what: str
+    value: object
+    pos: Pos | None = None
+
+
+@dataclass
+class DeclSpecs:
+    base: C.CType
+    storage: set[str]
+    attrs: list[Attr]
+    align: int
+    pos: Pos | None
+
+
+@dataclass
+class PointerOp:
+    quals: set[str]
+    attrs: list[Attr]
+
+
+@dataclass
+class ArrayOp:
+    count: int | None
+    pos: Pos | None
+
+
+@dataclass
+class FuncOp:
+    params: list[tuple[str, C.CType, list[Attr]]]
+    variadic: bool
+
+
+@dataclass
+class Declarator:
+    name: str | None
+    pos: Pos | None
+    ops: list = field(default_factory=list)  # applied in order to the base type
+
+
+@dataclass
+class AttrDeclarator:
+    decl: Declarator
+    attrs: list[Attr]
+
+
+@dataclass
+class MemberItem:
+    decl: Declarator | None
+    attrs: list[Attr]
+    bits: CInt | None
+    pos: Pos | None
+
+
+@dataclass
+class Entity:
+    """A top-level thing to emit, in declaration order."""
+
+    kind: str  # 'type', 'var', 'func'
+    name: str
+    type: C.CType
+    storage: set[str] = field(default_factory=set)
+    initialized: bool = False
+    decl_tags: list[str] = field(default_factory=list)
+    param_tags: list[list[str]] = field(default_factory=list)
+    defined: bool = False
+
+
+_QUALIFIERS = {"const": "const", "__const": "const", "__const__": "const", "volatile": "volatile",
+               "__volatile": "volatile", "__volatile__": "volatile", "restrict": "restrict",
+               "__restrict": "restrict", "__restrict__": "restrict", "_Atomic": "atomic"}
+
+_BASIC_WORDS = {"__signed": "signed", "__signed__": "signed"}
+
+
+def _basic(name: str, size: int, signed: bool = False, *, is_float: bool = False, is_bool: bool = False,
+           is_char: bool = False) -> C.Basic:
+    return C.Basic(name, size, size, signed, is_float, is_bool, is_char)
+
+
+BASICS = {
+    "_Bool": _basic("_Bool", 1, is_bool=True),
+    "char": _basic("char", 1, True, is_char=True),
+    "signed char": _basic("signed char", 1, True),
+    "unsigned char": _basic("unsigned char", 1),
+    "short": _basic("short", 2, True),
+    "unsigned short": _basic("unsigned short", 2),
+    "int": _basic("int", 4, True),
+    "unsigned int": _basic("unsigned int", 4),
+    "long": _basic("long", 8, True),
+    "unsigned long": _basic("unsigned long", 8),
+    "long long": _basic("long long", 8, True),
+    "unsigned long long": _basic("unsigned long long", 8),
+    "__int128": _basic("__int128", 16, True),
+    "unsigned __int128": _basic("unsigned __int128", 16),
+    "float": _basic("float", 4, is_float=True),
+    "double": _basic("double", 8, is_float=True),
+    "long double": _basic("long double", 8, is_float=True),
+}
+
+
+def basic_from_words(words: list[str], pos: Pos | None) -> C.CType:
+    """Canonical clang type for a multiset of basic type keywords."""
+    w = [_BASIC_WORDS.get(x, x) for x in words]
+    counts = {k: w.count(k) for k in set(w)}
+    signed, unsigned = counts.pop("signed", 0), counts.pop("unsigned", 0)
+    if counts.pop("__int128_t", 0):
+        counts["__int128"] = counts.get("__int128", 0) + 1
+    if counts.pop("__uint128_t", 0):
+        counts["__int128"] = counts.get("__int128", 0) + 1
+        unsigned += 1
+    if (signed and unsigned) or signed > 1 or unsigned > 1:
+        raise CSyntaxError("cannot combine 'signed' and 'unsigned'", pos)
+    longs = counts.pop("long", 0)
+    short = counts.pop("short", 0)
+    key = sorted(counts)
+    if counts and max(counts.values()) > 1:
+        raise CSyntaxError(f"duplicate '{key[0]}' declaration specifier", pos)
+    if longs > 2 or (longs and short):
+        raise CSyntaxError("invalid combination of type specifiers", pos)
+    u = "unsigned " if unsigned else ""
+    if key == ["void"] and not (signed or unsigned or longs or short):
+        return C.VOID
+    if key == ["_Bool"] and not (signed or unsigned or longs or short):
+        return BASICS["_Bool"]
+    if key == ["char"] and not (longs or short):
+        return BASICS["unsigned char" if unsigned else "signed char" if signed else "char"]
+    if key == ["float"] and not (signed or unsigned or longs or short):
+        return BASICS["float"]
+    if key == ["double"] and not (signed or unsigned or short) and longs <= 1:
+        return BASICS["long double" if longs else "double"]
+    if key == ["__int128"] and not (longs or short):
+        return BASICS[u + "__int128"]
+    if key in ([], ["int"]) and (key or signed or unsigned or longs or short):
+        if short:
+            return BASICS[u + "short"]
+        return BASICS[u + ("long long" if longs == 2 else "long" if longs else "int")]
+    raise CSyntaxError("invalid combination of type specifiers: " + " ".join(words), pos)
+
+
+def _strip_underscores(name: str) -> str:
+    if name.startswith("__") and name.endswith("__") and len(name) > 4:
+        return name[2:-2]
+    return name
+
+
+def _is_integer(t: C.CType) -> bool:
+    t = C.strip_typedefs(t)
+    return isinstance(t, C.Enum) or (isinstance(t, C.Basic) and not t.is_float)
+
+
+class Sema(Transformer):
+    """Semantic actions; one instance is bound to the shared parser and reset per parse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reset()
+
+    def reset(self) -> None:
+        self.toks: list[Tok] = []
+        self.typedef_names: set[str] = set()
+        self.typedefs: dict[str, C.Typedef] = {}
+        self.tags: dict[str, C.Record | C.Enum] = {}
+        self.consts: dict[str, CInt] = {}
+        self.entities: list[Entity] = []
+        self.pack_stack: list[int] = []
+        self.pack = 0
+        self._enum_items: list[tuple[str, CInt, Pos | None]] = []
+        # clang's builtin typedef; on BPF targets va_list is a plain pointer
+        self.typedefs["__builtin_va_list"] = C.Typedef("__builtin_va_list", C.Pointer(C.VOID))
+        self.typedef_names.add("__builtin_va_list")
+
+    def begin(self, toks: list[Tok]) -> None:
+        self.toks = toks
+
+    def _pos(self, tok) -> Pos | None:
+        if isinstance(tok, Token) and isinstance(tok.start_pos, int) and 0 <= tok.start_pos < len(self.toks):
+            return self.toks[tok.start_pos].pos()
+        return None
+
+    def _first_pos(self, children) -> Pos | None:
+        for c in children:
+            p = self._pos(c) if isinstance(c, Token) else getattr(c, "pos", None)
+            if p is not None:
+                return p
+        return None
+
+    # -- top level -------------------------------------------------------------------
+
+    def start(self, children):
+        return self.entities
+
+    def empty(self, children):
+        return None
+
+    def pragma(self, children):
+        self._apply_pragma(children[0])
+        return None
+
+    member_pragma = pragma
+
+    def member_empty(self, children):
+        return None
+
+    def _apply_pragma(self, tok: Token) -> None:
+        words = str(tok).replace("(", " ( ").replace(")", " ) ").replace(",", " , ").split()
+        if words[0] != "pack":
+            return  # '#pragma clang attribute' does not change BTF
+        args = [w for w in words[1:] if w not in "(),"]
+        if not args:
+            self.pack = 0
+        elif args[0] == "push":
+            self.pack_stack.append(self.pack)
+            if len(args) > 1:
+                self.pack = self._pack_value(args[-1], tok)
+        elif args[0] == "pop":
+            self.pack = self.pack_stack.pop() if self.pack_stack else 0
+        elif args[0] == "show":
+            pass
+        else:
+            self.pack = self._pack_value(args[0], tok)
+
+    def _pack_value(self, text: str, tok: Token) -> int:
+        v = parse_int_literal(text)
+        if v is None or v.value not in (1, 2, 4, 8, 16):
+            raise CSyntaxError("expected #pragma pack parameter to be '1', '2', '4', '8', or '16'", self._pos(tok))
+        return v.value
+
+    # -- declarations ------------------------------------------------------------------
+
+    def declaration(self, children):
+        specs: DeclSpecs = children[0]
+        items = children[1] if len(children) > 1 else []
+        for declarator, attrs, init in items:
+            self._declare(specs, declarator, attrs, init)
+        return None
+
+    def init_declarator_list(self, children):
+        return children
+
+    def init_declarator(self, children):
+        ad: AttrDeclarator = children[0]
+        return (ad.decl, ad.attrs, children[1] if len(children) > 1 else None)
+
+    def attr_declarator(self, children):
+        return AttrDeclarator(children[0], [a for c in children[1:] for a in c])
+
+    def initializer(self, children):
+        return children[0]
+
+    def brace_initializer(self, children):
+        return True
+
+    def string_initializer(self, children):
+        return True
+
+    def function_definition(self, children):
+        specs: DeclSpecs = children[0]
+        ad: AttrDeclarator = children[1]
+        self._declare(specs, ad.decl, ad.attrs, None, defined=True)
+        return None
+
+    def ext_kw(self, children):
+        return None
+
+    def typedef_declaration(self, children):
+        specs = next(c for c in children if isinstance(c, DeclSpecs))
+        items = children[-1]
+        for ad in items:
+            t, align, tags = self._apply(specs, ad.decl, ad.attrs)
+            name = ad.decl.name
+            if name is None:
+                raise CSyntaxError("typedef requires a name", specs.pos)
+            old = self.typedefs.get(name)
+            td = C.Typedef(name, t, align, tags)
+            if old is not None:
+                if not _same_type(old.target, t):
+                    raise CSyntaxError(f"typedef redefinition with different types for '{name}'", ad.decl.pos)
+                continue
+            self.typedefs[name] = td
+            self.entities.append(Entity("type", name, td))
+        return None
+
+    def typedef_declarator_list(self, children):
+        return children
+
+    def typedef_declarator(self, children):
+        ad: AttrDeclarator = children[0]
+        if ad.decl.name:
+            self.typedef_names.add(ad.decl.name)
+        return ad
+
+    def static_assert(self, children):
+        cond = children[0]
+        msg = " ".join(str(s)[1:-1] for s in children[1:] if isinstance(s, Token))
+        if not isinstance(cond, CInt):
+            raise CSyntaxError("static assertion expression is not an integral constant expression", None)
+        if not cond.value:
+            pos = self._first_pos(children[1:])
+            raise CSyntaxError("static assertion failed" + (f": {msg}" if msg else ""), pos)
+        return None
+
+    member_static_assert = static_assert
+
+    def _declare(self, specs: DeclSpecs, decl: Declarator, attrs: list[Attr], init, *, defined=False) -> None:
+        t, align, tags = self._apply(specs, decl, attrs)
+        if decl.name is None:
+            return
+        if isinstance(t, C.Function):
+            param_tags = [self._decl_tags(a) for _, _, a in decl.ops[-1].params] \
+                if decl.ops and isinstance(decl.ops[-1], FuncOp) else []
+            self.entities.append(Entity("func", decl.name, t, specs.storage, False, tags, param_tags, defined))
+            return
+        if isinstance(t, C.Void):
+            raise CSyntaxError(f"variable '{decl.name}' has incomplete type 'void'", decl.pos)
+        self.entities.append(Entity("var", decl.name, t, specs.storage, init is not None, tags))
+
+    # -- declaration specifiers ---------------------------------------------------------------
+
+    def storage_class(self, children):
+        return Spec("storage", str(children[0]), self._pos(children[0]))
+
+    def function_specifier(self, children):
+        return Spec("funcspec", str(children[0]), self._pos(children[0]))
+
+    def type_qualifier(self, children):
+        return Spec("qual", _QUALIFIERS[str(children[0])], self._pos(children[0]))
+
+    def alignas(self, children):
+        v = children[0]
+        n = v.align if isinstance(v, C.CType) else v.value
+        return Spec("align", n, None)
+
+    def basic_type(self, children):
+        return Spec("basic", str(children[0]), self._pos(children[0]))
+
+    def typedef_name(self, children):
+        tok = children[0]
+        td = self.typedefs.get(str(tok))
+        if td is None:
+            raise CSyntaxError(f"unknown type name '{tok}'", self._pos(tok))
+        return Spec("type", td, self._pos(tok))
+
+    def decl_specs(self, children):
+        return self._specs(children)
+
+    def spec_qual_list(self, children):
+        return self._specs([c for c in children if c is not None])
+
+    def _specs(self, items) -> DeclSpecs:
+        words: list[str] = []
+        quals: set[str] = set()
+        storage: set[str] = set()
+        attrs: list[Attr] = []
+        base: C.CType | None = None
+        align = 0
+        pos = None
+        for it in items:
+            if isinstance(it, list):  # attribute list
+                attrs.extend(it)
+                continue
+            if it is None:
+                continue
+            if isinstance(it, Spec):
+                pos = pos or it.pos
+                if it.what == "basic":
+                    words.append(it.value)
+                elif it.what == "qual":
+                    quals.add(it.value)
+                elif it.what == "storage":
+                    storage.add(it.value)
+                elif it.what == "align":
+                    align = max(align, it.value)
+                elif it.what == "type":
+                    if base is not None:
+                        raise CSyntaxError("cannot combine with previous type specifier", it.pos)
+                    base = it.value
+            elif isinstance(it, C.CType):
+                if base is not None:
+                    raise CSyntaxError("cannot combine with previous type specifier", pos)
+                base = it
+        if words:
+            if base is not None:
+                raise CSyntaxError("cannot combine with previous type specifier", pos)
+            base = basic_from_words(words, pos)
+        if base is None:
+            base = BASICS["int"]  # implicit int (C89)
+        base = _qualify(base, quals)
+        for a in attrs:  # clang puts type tags outside the qualifiers: PTR -> TYPE_TAG -> CONST -> T
+            if a.name == "btf_type_tag":
+                base = C.TypeTagged(base, self._string_arg(a))
+        return DeclSpecs(base, storage, attrs, align, pos)
+
+    # -- struct, union, enum --------------------------------------------------------------------
+
+    def struct_ref(self, children):
+        kw = children[0]
+        tag = children[-1]
+        is_union = str(kw) == "union"
+        name = str(tag)
+        old = self.tags.get(name)
+        if old is None:
+            rec = C.Record(is_union, name, pos=self._pos(tag))
+            self.tags[name] = rec
+            return rec
+        if not isinstance(old, C.Record) or old.is_union != is_union:
+            raise CSyntaxError(f"use of '{name}' with tag type that does not match previous declaration",
+                               self._pos(tag))
+        return old
+
+    def struct_def(self, children):
+        kw = children[0]
+        is_union = str(kw) == "union"
+        attrs: list[Attr] = []
+        tag = None
+        members = []
+        for c in children[1:]:
+            if isinstance(c, list) and (not c or isinstance(c[0], Attr)):
+                attrs.extend(c)
+            elif isinstance(c, Token):
+                tag = c
+            elif isinstance(c, tuple):
+                members.append(c)
+        pos = self._pos(tag) if tag is not None else self._pos(kw)
+        if tag is not None:
+            name = str(tag)
+            rec = self.tags.get(name)
+            if rec is None:
+                rec = C.Record(is_union, name, pos=pos)
+                self.tags[name] = rec
+            elif not isinstance(rec, C.Record) or rec.is_union != is_union:
+                raise CSyntaxError(f"use of '{name}' with tag type that does not match previous declaration", pos)
+            elif rec.defined:
+                raise CSyntaxError(f"redefinition of '{name}'", pos)
+        else:
+            rec = C.Record(is_union, "", pos=pos)
+        rec.max_field_align = self.pack
+        for a in attrs:
+            if a.name == "packed":
+                rec.packed = True
+            elif a.name == "aligned":
+                rec.align_attr = max(rec.align_attr, self._align_arg(a, pos))
+            elif a.name == "btf_decl_tag":
+                rec.decl_tags.append(self._string_arg(a))
+        fields: list[C.Field] = []
+        for specs, items in members:
+            fields.extend(self._fields(rec, specs, items))
+        self._check_fields(rec, fields)
+        rec.fields = fields
+        rec.layout()
+        if rec.name:
+            self.entities.append(Entity("type", rec.name, rec))
+        return rec
+
+    def _fields(self, rec: C.Record, specs: DeclSpecs, items: list[MemberItem]) -> list[C.Field]:
+        if not items:
+            base = specs.base
+            inner = base.base if isinstance(base, C.Qualified) else base
+            if isinstance(inner, C.Record) and not inner.name:
+                return [C.Field("", base, None, specs.align, False, [], specs.pos)]
+            return []  # declaration does not declare anything
+        out = []
+        for it in items:
+            decl = it.decl or Declarator(None, it.pos)
+            t, align, tags = self._apply(specs, decl, it.attrs)
+            packed = any(a.name == "packed" for a in it.attrs + specs.attrs)
+            name = decl.name or ""
+            bits = None
+            if it.bits is not None:
+                bits = it.bits.value
+                what = f"bit-field '{name}'" if name else "anonymous bit-field"
+                if not _is_integer(t):
+                    raise CSyntaxError(f"{what} has non-integral type", decl.pos or it.pos)
+                if bits < 0:
+                    raise CSyntaxError(f"{what} has negative width ({bits})", decl.pos or it.pos)
+                if bits > t.size * 8:
+                    raise CSyntaxError(f"width of {what} ({bits} bits) exceeds the width of its type "
+                                       f"({t.size * 8} bits)", decl.pos or it.pos)
+                if bits == 0 and name:
+                    raise CSyntaxError(f"named bit-field '{name}' has zero width", decl.pos or it.pos)
+            elif isinstance(t, C.Function):
+                raise CSyntaxError(f"field '{name}' declared as a function", decl.pos)
+            out.append(C.Field(name, t, bits, align, packed, tags, decl.pos or it.pos))
+        return out
+
+    def _check_fields(self, rec: C.Record, fields: list[C.Field]) -> None:
+        seen: set[str] = set()
+        for i, f in enumerate(fields):
+            for name in _visible_names(f):
+                if name in seen:
+                    raise CSyntaxError(f"duplicate member '{name}'", f.pos)
+                seen.add(name)
+            flexible = isinstance(C.strip_typedefs(f.type), C.Array) and not f.type.complete
+            if flexible:
+                if i != len(fields) - 1 and not rec.is_union:
+                    raise CSyntaxError(f"flexible array member '{f.name}' is not at the end of "
+                                       f"{rec.kind_name}", f.pos)
+                continue
+            if not f.type.complete:
+                raise CSyntaxError(f"field '{f.name or '(anonymous)'}' has incomplete type", f.pos)
+
+    def member_decl(self, children):
+        specs = children[0]
+        items = children[1] if len(children) > 1 else []
+        return (specs, items)
+
+    def member_declarator_list(self, children):
+        return children
+
+    def member_plain(self, children):
+        ad: AttrDeclarator = children[0]
+        return MemberItem(ad.decl, ad.attrs, None, ad.decl.pos)
+
+    def member_bitfield(self, children):
+        decl = children[0] if isinstance(children[0], Declarator) else None
+        rest = children[1:] if decl is not None else children
+        width = rest[0]
+        attrs = [a for c in rest[1:] for a in c]
+        if not isinstance(width, CInt):
+            raise CSyntaxError("bit-field width is not an integer constant", decl.pos if decl else None)
+        return MemberItem(decl, attrs, width, decl.pos if decl else None)
+
+    def enum_ref(self, children):
+        tag = children[-1]
+        name = str(tag)
+        old = self.tags.get(name)
+        if old is None:
+            e = C.Enum(name)
+            self.tags[name] = e
+            return e
+        if not isinstance(old, C.Enum):
+            raise CSyntaxError(f"use of '{name}' with tag type that does not match previous declaration",
+                               self._pos(tag))
+        return old
+
+    def enum_def(self, children):
+        attrs: list[Attr] = []
+        tag = None
+        for c in children:
+            if isinstance(c, list) and (not c or isinstance(c[0], Attr)):
+                attrs.extend(c)
+            elif isinstance(c, Token):
+                tag = c
+        items, self._enum_items = self._enum_items, []
+        pos = self._pos(tag) if tag is not None else (items[0][2] if items else None)
+        if tag is not None:
+            name = str(tag)
+            e = self.tags.get(name)
+            if e is None:
+                e = C.Enum(name)
+                self.tags[name] = e
+            elif not isinstance(e, C.Enum):
+                raise CSyntaxError(f"use of '{name}' with tag type that does not match previous declaration", pos)
+            elif e.defined:
+                raise CSyntaxError(f"redefinition of 'enum {name}'", pos)
+        else:
+            e = C.Enum("")
+        e.packed = any(a.name == "packed" for a in attrs)
+        e.decl_tags = [self._string_arg(a) for a in attrs if a.name == "btf_decl_tag"]
+        e.values = [(n, v.value) for n, v, _ in items]
+        e.finish(pos)
+        if e.name:
+            self.entities.append(Entity("type", e.name, e))
+        return e
+
+    def enumerator_list(self, children):
+        return None
+
+    def enumerator(self, children):
+        tok = children[0]
+        value = next((c for c in children[1:] if isinstance(c, CInt)), None)
+        if value is None:
+            value = CInt(0)
+            if self._enum_items:
+                prev = self._enum_items[-1][1]
+                # past a 64-bit type's range clang wraps (with a warning); narrower types widen
+                value = CInt.of(prev.value + 1, 64, prev.signed) if prev.bits == 64 else CInt(prev.value + 1, 64)
+        name = str(tok)
+        if name in self.consts:
+            raise CSyntaxError(f"redefinition of enumerator '{name}'", self._pos(tok))
+        # the constant has type int if the value fits, else the smallest type that holds it (GNU)
+        v = value.value
+        if -(1 << 31) <= v < (1 << 31):
+            value = CInt(v)
+        elif 0 <= v < (1 << 32):
+            value = CInt(v, 32, False)
+        elif -(1 << 63) <= v < (1 << 63):
+            value = CInt(v, 64, True)
+        elif 0 <= v < (1 << 64):
+            value = CInt(v, 64, False)
+        else:
+            raise CSyntaxError(f"enumerator value for '{name}' is not representable in the largest integer type",
+                               self._pos(tok))
+        self.consts[name] = value
+        self._enum_items.append((name, value, self._pos(tok)))
+        return None
+
+    # -- declarators ---------------------------------------------------------------------
+
+    def declarator(self, children):
+        ptrs = [c for c in children if isinstance(c, PointerOp)]
+        d: Declarator = children[-1]
+        return Declarator(d.name, d.pos, ptrs + d.ops)
+
+    def pointer(self, children):
+        quals: set[str] = set()
+        attrs: list[Attr] = []
+        for c in children[1:]:
+            if isinstance(c, Spec):
+                quals.add(c.value)
+            elif isinstance(c, list):
+                attrs.extend(c)
+        return PointerOp(quals, attrs)
+
+    def name_declarator(self, children):
+        tok = children[0]
+        return Declarator(str(tok), self._pos(tok))
+
+    def paren_declarator(self, children):
+        return children[0]
+
+    def array_declarator(self, children):
+        d: Declarator = children[0]
+        count = children[1] if len(children) > 1 else None
+        return Declarator(d.name, d.pos, [self._array_op(count, d.pos)] + d.ops)
+
+    def _array_op(self, count, pos) -> ArrayOp:
+        if count is None:
+            return ArrayOp(None, pos)
+        if not isinstance(count, CInt):
+            raise CSyntaxError("array size is not an integer constant expression", pos)
+        if count.value < 0:
+            raise CSyntaxError("array has a negative size", pos)
+        return ArrayOp(count.value, pos)
+
+    def array_size(self, children):
+        vals = [c for c in children if isinstance(c, CInt)]
+        return vals[-1] if vals else None
+
+    def function_declarator(self, children):
+        d: Declarator = children[0]
+        params, variadic = children[1] if len(children) > 1 else ([], False)
+        return Declarator(d.name, d.pos, [FuncOp(params, variadic)] + d.ops)
+
+    def param_list(self, children):
+        variadic = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in children)
+        params = [c for c in children if isinstance(c, tuple)]
+        if len(params) == 1 and params[0][0] == "" and isinstance(params[0][1], C.Void):
+            params = []
+        return (params, variadic)
+
+    def param_named(self, children):
+        specs: DeclSpecs = children[0]
+        ad: AttrDeclarator = children[1]
+        t, _, _ = self._apply(specs, ad.decl, [])
+        return (ad.decl.name or "", _adjust_param(t), ad.attrs + specs.attrs)
+
+    def param_abstract(self, children):
+        specs: DeclSpecs = children[0]
+        d = children[1] if len(children) > 1 else Declarator(None, None)
+        t, _, _ = self._apply(specs, d, [])
+        return ("", _adjust_param(t) if not isinstance(t, C.Void) else t, list(specs.attrs))
+
+    def type_name(self, children):
+        specs: DeclSpecs = children[0]
+        d = children[1] if len(children) > 1 else Declarator(None, None)
+        t, _, _ = self._apply(specs, d, [])
+        return t
+
+    def abstract_pointer(self, children):
+        return Declarator(None, None, list(children))
+
+    def abstract_declarator(self, children):
+        return self.declarator(children)
+
+    def paren_abstract(self, children):
+        return children[0]
+
+    def array_abstract(self, children):
+        d = children[0] if children and isinstance(children[0], Declarator) else Declarator(None, None)
+        rest = children[1:] if children and isinstance(children[0], Declarator) else children
+        count = rest[0] if rest else None
+        return Declarator(None, None, [self._array_op(count, None)] + d.ops)
+
+    def function_abstract(self, children):
+        d = children[0] if children and isinstance(children[0], Declarator) else Declarator(None, None)
+        rest = children[1:] if children and isinstance(children[0], Declarator) else children
+        params, variadic = rest[0] if rest else ([], False)
+        return Declarator(None, None, [FuncOp(params, variadic)] + d.ops)
+
+    def _apply(self, specs: DeclSpecs, decl: Declarator, attrs: list[Attr]) -> tuple[C.CType, int, list[str]]:
+        """Build the declared type; returns it with its aligned() value and decl tags."""
+        t = specs.base
+        for op in decl.ops:
+            if isinstance(op, PointerOp):
+                t = C.Pointer(t)
+                for a in op.attrs:
+                    if a.name == "btf_type_tag":
+                        t = C.TypeTagged(t, self._string_arg(a))
+                t = _qualify(t, op.quals)
+            elif isinstance(op, ArrayOp):
+                if isinstance(t, C.Function):
+                    raise CSyntaxError(f"'{decl.name}' declared as array of functions", op.pos or decl.pos)
+                if not t.complete:
+                    raise CSyntaxError("array has incomplete element type", op.pos or decl.pos)
+                t = C.Array(t, op.count)
+            else:
+                if isinstance(t, (C.Array, C.Function)):
+                    raise CSyntaxError("function cannot return an array or function type", decl.pos)
+                t = C.Function(t, [(n, pt) for n, pt, _ in op.params], op.variadic)
+        all_attrs = specs.attrs + attrs
+        align = specs.align
+        tags = []
+        for a in all_attrs:
+            if a.name == "aligned":
+                align = max(align, self._align_arg(a, decl.pos))
+            elif a.name == "btf_decl_tag":
+                tags.append(self._string_arg(a))
+        return t, align, tags
+
+    def _decl_tags(self, attrs: list[Attr]) -> list[str]:
+        return [self._string_arg(a) for a in attrs if a.name == "btf_decl_tag"]
+
+    # -- attributes -----------------------------------------------------------------------
+
+    def attribute(self, children):
+        return [c for c in children if isinstance(c, Attr)]
+
+    def asm_label(self, children):
+        return []
+
+    def attr_item(self, children):
+        name = _strip_underscores(str(children[0]))
+        return Attr(name, list(children[1:]))
+
+    def attr_ident(self, children):
+        return AttrWord(str(children[0]))
+
+    def attr_string(self, children):
+        return "".join(str(s)[1:-1] for s in children)
+
+    def _string_arg(self, a: Attr) -> str:
+        if len(a.args) != 1 or not isinstance(a.args[0], str) or isinstance(a.args[0], (Token, AttrWord)):
+            raise CSyntaxError(f"'{a.name}' attribute requires a string", None)
+        return a.args[0]
+
+    def _align_arg(self, a: Attr, pos) -> int:
+        if not a.args:
+            return 16  # __attribute__((aligned)): the target's largest alignment
+        v = a.args[0]
+        if not isinstance(v, CInt) or v.value <= 0 or v.value & (v.value - 1):
+            raise CSyntaxError("requested alignment is not a power of 2", pos)
+        return v.value
+
+    # -- constant expressions -----------------------------------------------------------------
+
+    def number(self, children):
+        tok = children[0]
+        v = parse_int_literal(str(tok))
+        if v is None:
+            raise CSyntaxError(f"invalid integer constant '{tok}'", self._pos(tok))
+        return v
+
+    def char_const(self, children):
+        return parse_char_literal(str(children[0]))
+
+    def ident(self, children):
+        tok = children[0]
+        v = self.consts.get(str(tok))
+        if v is None:
+            raise CSyntaxError(f"use of undeclared identifier '{tok}'", self._pos(tok))
+        return v
+
+    def binop(self, children):
+        a, op, b = children
+        return self._eval(lambda: binary(str(op), a, b), op)
+
+    def or_(self, children):
+        return CInt(int(bool(children[0]) or bool(children[1])))
+
+    def and_(self, children):
+        return CInt(int(bool(children[0]) and bool(children[1])))
+
+    def ternary(self, children):
+        c, a, b = children
+        return a if c else b
+
+    def unop(self, children):
+        op, a = children
+        return self._eval(lambda: unary(str(op), a), op)
+
+    def cast(self, children):
+        t, v = children
+        s = C.strip_typedefs(t)
+        if isinstance(s, C.Basic) and not s.is_float:
+            if s.is_bool:
+                return CInt(int(bool(v)), 8, False)
+            return v.cast(s.size * 8, s.signed)
+        if isinstance(s, C.Enum):
+            return v.cast(s.size * 8, s.signed)
+        if isinstance(s, C.Pointer):
+            return v.cast(64, False)
+        raise CSyntaxError("cast to a non-integer type in a constant expression", None)
+
+    def sizeof_type(self, children):
+        t = children[-1]
+        if not t.complete and not isinstance(t, C.Void):
+            raise CSyntaxError("invalid application of 'sizeof' to an incomplete type", self._pos(children[0]))
+        return CInt(t.size, 64, False)
+
+    def sizeof_expr(self, children):
+        v = children[-1]
+        if isinstance(v, CInt):
+            return CInt(v.bits // 8, 64, False)
+        raise CSyntaxError("unsupported operand of 'sizeof'", self._pos(children[0]))
+
+    def alignof_type(self, children):
+        return CInt(children[-1].align, 64, False)
+
+    def offsetof(self, children):
+        t, path = children
+        rec = C.strip_typedefs(t)
+        offset = 0
+        for step in path:
+            if isinstance(step, CInt):
+                if not isinstance(rec, C.Array):
+                    raise CSyntaxError("subscript of a non-array in offsetof", None)
+                offset += step.value * rec.elem.size * 8
+                rec = C.strip_typedefs(rec.elem)
+                continue
+            found = find_member(rec, step) if isinstance(rec, C.Record) else None
+            if found is None:
+                raise CSyntaxError(f"no member named '{step}' in offsetof", None)
+            bit_off, f = found
+            if f.bits is not None:
+                raise CSyntaxError(f"cannot compute offset of bit-field '{step}'", None)
+            offset += bit_off
+            rec = C.strip_typedefs(f.type)
+        return CInt(offset // 8, 64, False)
+
+    def offsetof_path(self, children):
+        return [str(c) if isinstance(c, Token) else c for c in children]
+
+    def _eval(self, fn, tok):
+        try:
+            return fn()
+        except ConstEvalError as exc:
+            raise CSyntaxError(str(exc), self._pos(tok)) from None
+
+
+def find_member(rec: C.Record, name: str) -> tuple[int, C.Field] | None:
+    """Member ``name`` of ``rec``, looking through anonymous members; (bit offset, field)."""
+    for f in rec.fields:
+        if f.name == name:
+            return f.offset, f
+        inner = C.strip_typedefs(f.type)
+        if not f.name and isinstance(inner, C.Record):
+            found = find_member(inner, name)
+            if found is not None:
+                return f.offset + found[0], found[1]
+    return None
+
+
+def _visible_names(f: C.Field) -> list[str]:
+    """Member names ``f`` brings into its record (an anonymous member brings its own)."""
+    if f.name:
+        return [f.name]
+    inner = C.strip_typedefs(f.type)
+    if isinstance(inner, C.Record):
+        return [n for g in inner.fields for n in _visible_names(g)]
+    return []
+
+
+def _qualify(t: C.CType, quals: set[str]) -> C.CType:
+    quals = quals - {"atomic"}
+    if not quals:
+        return t
+    if isinstance(t, C.Qualified):
+        return C.Qualified(t.base, t.const or "const" in quals, t.volatile or "volatile" in quals,
+                           t.restrict or "restrict" in quals)
+    return C.Qualified(t, "const" in quals, "volatile" in quals, "restrict" in quals)
+
+
+def _adjust_param(t: C.CType) -> C.CType:
+    """Array and function parameters decay to pointers."""
+    if isinstance(t, C.Array):
+        return C.Pointer(t.elem)
+    if isinstance(t, C.Function):
+        return C.Pointer(t)
+    return t
+
+
+def _same_type(a: C.CType, b: C.CType) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, C.Pointer):
+        return _same_type(a.target, b.target)
+    if isinstance(a, C.Array):
+        return a.count == b.count and _same_type(a.elem, b.elem)
+    if isinstance(a, C.Qualified):
+        return (a.const, a.volatile, a.restrict) == (b.const, b.volatile, b.restrict) and _same_type(a.base, b.base)
+    if isinstance(a, C.TypeTagged):
+        return a.tag == b.tag and _same_type(a.base, b.base)
+    if isinstance(a, C.Function):
+        return (a.variadic == b.variadic and len(a.params) == len(b.params) and _same_type(a.ret, b.ret)
+                and all(_same_type(x[1], y[1]) for x, y in zip(a.params, b.params)))
+    return False

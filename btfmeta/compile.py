@@ -1,0 +1,62 @@
+"""``compile``: C metadata headers to BTF with clang-19's types and layouts.
+
+Every type a header declares is emitted (clang emits only those a used symbol
+reaches), with functions and globals as FUNC/VAR/DATASEC.  With a base, the
+result is split BTF whose types equal to base types refer to the base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .btf.dedup import split_on_base
+from .btf.spec import Spec
+from .cfront.emit import emit
+from .cfront.errors import CSyntaxError
+from .cfront.parser import run_parse
+from .cfront.preprocess import Preprocessor
+from .cfront.sema import Sema
+
+TARGETS = {"bpf": "little", "bpfel": "little", "bpfeb": "big"}
+
+
+def _preprocessor(include_dirs: Sequence[str], defines: dict[str, str] | None, target: str) -> Preprocessor:
+    sema = Sema()
+
+    def eval_if(toks, at):
+        value = run_parse(sema, toks, start="const_expr")
+        if not hasattr(value, "value"):
+            raise CSyntaxError("invalid preprocessor expression", at.pos())
+        return value.value
+
+    return Preprocessor(include_dirs=list(include_dirs), defines=defines, big_endian=target == "bpfeb",
+                        eval_expr=eval_if)
+
+
+def compile_headers(paths: Sequence[str], *, include_dirs: Sequence[str] = (), defines: dict[str, str] | None = None,
+                    target: str = "bpf", base: Spec | None = None) -> Spec:
+    """Compile C headers (as one translation unit, in order) to a BTF ``Spec``."""
+    pp = _preprocessor(include_dirs, defines, _check_target(target))
+    return _compile(pp.run(list(paths)), target, base)
+
+
+def compile_source(text: str, *, path: str = "<input>", include_dirs: Sequence[str] = (),
+                   defines: dict[str, str] | None = None, target: str = "bpf", base: Spec | None = None) -> Spec:
+    """Compile C source text (``path`` names it in messages and for quoted includes)."""
+    pp = _preprocessor(include_dirs, defines, _check_target(target))
+    return _compile(pp.run_text(text, path), target, base)
+
+
+def _check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise CSyntaxError(f"unknown target '{target}' (expected bpf or bpfeb)", None)
+    return target
+
+
+def _compile(toks, target: str, base: Spec | None) -> Spec:
+    sema = Sema()
+    entities = run_parse(sema, toks)
+    spec = emit(entities, Spec(byteorder=TARGETS[target]))
+    if base is not None:
+        spec = split_on_base(spec, base)
+    return spec
