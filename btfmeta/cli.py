@@ -80,7 +80,7 @@ def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include
                 defines: tuple[str, ...], target: str) -> None:
     """Compile C HEADERS (one translation unit) to BTF, as clang-19 -g -target bpf would."""
     base_spec = load_spec(base) if base else None
-    macros = dict((d.split("=", 1) + ["1"])[:2] for d in defines)
+    macros = dict(([*d.split("=", 1), "1"])[:2] for d in defines)
     spec = compile_headers(list(headers), include_dirs=include_dirs, defines=macros, target=target,
                            base=base_spec)
     write_atomic(output, spec.to_bytes())

@@ -16,6 +16,8 @@ BITFIELD_TYPES = {"char": 8, "signed char": 8, "unsigned char": 8, "short": 16, 
                   "int": 32, "unsigned int": 32, "long": 64, "unsigned long": 64, "long long": 64,
                   "unsigned long long": 64, "_Bool": 1}
 OTHER_TYPES = ["float", "double", "unsigned __int128", "__int128", "long double"]
+ENUM_VALUES = ["-1", "-100", "0x7fffffff", "0x80000000", "1U << 31", "0xffffffff", "0x100000000ULL",
+               "-0x80000000LL", "5", "SZ_1 * 3", "0x7fffffffffffffffLL"]
 UAPI_TYPEDEFS = [("__u8", "unsigned char", 8), ("__u16", "unsigned short", 16), ("__u32", "unsigned int", 32),
                  ("__u64", "unsigned long long", 64), ("__s8", "signed char", 8), ("__s16", "short", 16),
                  ("__s32", "int", 32), ("__s64", "long long", 64), ("__be16", "__u16", 16),
@@ -182,7 +184,7 @@ class Gen:
         vals = []
         for i in range(r.randint(1, 6)):
             roll = r.random()
-            v = "" if roll < 0.4 else f" = {r.choice(['-1', '-100', '0x7fffffff', '0x80000000', '1U << 31', '0xffffffff', '0x100000000ULL', '-0x80000000LL', '5', 'SZ_1 * 3', '0x7fffffffffffffffLL'])}"
+            v = "" if roll < 0.4 else " = " + r.choice(ENUM_VALUES)
             vals.append(f"{name.upper()}_{i}{v}")
         vals_text = ", ".join(vals)
         attr = " " + self.attr("packed") if packed else ""
@@ -226,7 +228,8 @@ class Gen:
                 self.names.append(name)
                 self.scalars.append((name, width))
         if r.random() < 0.3:
-            self.emit("#if SZ_0 > 2 && defined(SZ_1)\nstruct cond_yes { int y; };\n#else\nstruct cond_no { int n; };\n#endif")
+            self.emit("#if SZ_0 > 2 && defined(SZ_1)\nstruct cond_yes { int y; };\n"
+                      "#else\nstruct cond_no { int n; };\n#endif")
             self.names.append("struct cond_yes")
         if r.random() < 0.3:
             self.emit("struct fwd_only;")

@@ -127,7 +127,7 @@ class _Matcher:
         if isinstance(a, T.Composite):
             return a.size == b.size and len(a.members) == len(b.members) and all(
                 m.name == n.name and m.bits_offset == n.bits_offset and m.bitfield_size == n.bitfield_size
-                and self._equal(m.type, n.type, pairs) for m, n in zip(a.members, b.members))
+                and self._equal(m.type, n.type, pairs) for m, n in zip(a.members, b.members, strict=False))
         if isinstance(a, T.EnumLike):
             return a.size == b.size and [(v.name, v.value) for v in a.values] == \
                 [(v.name, v.value) for v in b.values]
@@ -138,7 +138,8 @@ class _Matcher:
                 self._equal(a.index_type, b.index_type, pairs)
         if isinstance(a, T.FuncProto):
             return len(a.params) == len(b.params) and self._equal(a.return_type, b.return_type, pairs) and all(
-                p.name == q.name and self._equal(p.type, q.type, pairs) for p, q in zip(a.params, b.params))
+                p.name == q.name and self._equal(p.type, q.type, pairs)
+                for p, q in zip(a.params, b.params, strict=True))
         if isinstance(a, (T.Ptr, T.Typedef, T.Const, T.Volatile, T.Restrict, T.TypeTag)):
             return self._equal(a.type, b.type, pairs)
         return False  # FUNC, VAR, DATASEC, DECL_TAG are never merged into the base

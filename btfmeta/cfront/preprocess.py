@@ -307,7 +307,7 @@ class Preprocessor:
             if not name.endswith(">"):
                 raise CSyntaxError("missing '>' in #include", at.pos())
             name = name[:-1]
-            dirs = self.include_dirs + [BUILTIN_INCLUDE]
+            dirs = [*self.include_dirs, BUILTIN_INCLUDE]
         else:
             raise CSyntaxError("#include expects \"FILENAME\" or <FILENAME>", at.pos())
         if os.path.isabs(name):

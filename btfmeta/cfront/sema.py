@@ -337,7 +337,7 @@ class Sema(Transformer):
     member_static_assert = static_assert
 
     def _declare(self, specs: DeclSpecs, decl: Declarator, attrs: list[Attr], init, *, defined=False) -> None:
-        t, align, tags = self._apply(specs, decl, attrs)
+        t, _align, tags = self._apply(specs, decl, attrs)
         if decl.name is None:
             return
         if isinstance(t, C.Function):
@@ -656,7 +656,7 @@ class Sema(Transformer):
     def array_declarator(self, children):
         d: Declarator = children[0]
         count = children[1] if len(children) > 1 else None
-        return Declarator(d.name, d.pos, [self._array_op(count, d.pos)] + d.ops)
+        return Declarator(d.name, d.pos, [self._array_op(count, d.pos), *d.ops])
 
     def _array_op(self, count, pos) -> ArrayOp:
         if count is None:
@@ -674,7 +674,7 @@ class Sema(Transformer):
     def function_declarator(self, children):
         d: Declarator = children[0]
         params, variadic = children[1] if len(children) > 1 else ([], False)
-        return Declarator(d.name, d.pos, [FuncOp(params, variadic)] + d.ops)
+        return Declarator(d.name, d.pos, [FuncOp(params, variadic), *d.ops])
 
     def param_list(self, children):
         variadic = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in children)
@@ -714,13 +714,13 @@ class Sema(Transformer):
         d = children[0] if children and isinstance(children[0], Declarator) else Declarator(None, None)
         rest = children[1:] if children and isinstance(children[0], Declarator) else children
         count = rest[0] if rest else None
-        return Declarator(None, None, [self._array_op(count, None)] + d.ops)
+        return Declarator(None, None, [self._array_op(count, None), *d.ops])
 
     def function_abstract(self, children):
         d = children[0] if children and isinstance(children[0], Declarator) else Declarator(None, None)
         rest = children[1:] if children and isinstance(children[0], Declarator) else children
         params, variadic = rest[0] if rest else ([], False)
-        return Declarator(None, None, [FuncOp(params, variadic)] + d.ops)
+        return Declarator(None, None, [FuncOp(params, variadic), *d.ops])
 
     def _apply(self, specs: DeclSpecs, decl: Declarator, attrs: list[Attr]) -> tuple[C.CType, int, list[str]]:
         """Build the declared type; returns it with its aligned() value and decl tags."""
@@ -939,5 +939,5 @@ def _same_type(a: C.CType, b: C.CType) -> bool:
         return a.tag == b.tag and _same_type(a.base, b.base)
     if isinstance(a, C.Function):
         return (a.variadic == b.variadic and len(a.params) == len(b.params) and _same_type(a.ret, b.ret)
-                and all(_same_type(x[1], y[1]) for x, y in zip(a.params, b.params)))
+                and all(_same_type(x[1], y[1]) for x, y in zip(a.params, b.params, strict=False)))
     return False
