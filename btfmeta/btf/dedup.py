@@ -3,15 +3,19 @@ structurally equal to a base type (same kind, name, layout, and equal referenced
 types) is replaced by the base type; the rest is renumbered after the base.
 
 INT names are compared as C type-specifier sets, so clang's ``unsigned short``
-matches GCC's ``short unsigned int`` in a vmlinux base.
+matches GCC's ``short unsigned int`` in a vmlinux base, and an array's index
+type is not compared (clang uses ``__ARRAY_SIZE_TYPE__``, pahole ``int``).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from . import types as T
 from .kinds import Kind
 from .spec import Spec
 
+ARRAY_SIZE_TYPE = "__ARRAY_SIZE_TYPE__"
 _REF_KINDS = (Kind.PTR, Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPE_TAG)
 
 
@@ -39,7 +43,7 @@ class _Matcher:
     # -- indexes over the base, built on first use ------------------------------------------
 
     def ref_index(self) -> dict[tuple, int]:
-        """(kind, name, target) -> first base id, for PTR/modifiers/TYPE_TAG and ARRAY."""
+        """(kind, name, target) -> first base id for PTR/modifiers/TYPE_TAG; (ARRAY, elem, nelems)."""
         if self._ref_index is None:
             idx: dict[tuple, int] = {}
             b = self.base
@@ -50,7 +54,7 @@ class _Matcher:
                     idx.setdefault((kind, t.name, t.type), tid)
                 elif kind == Kind.ARRAY:
                     t = b.type_by_id(tid)
-                    idx.setdefault((kind, t.type, t.index_type, t.nelems), tid)
+                    idx.setdefault((kind, t.type, t.nelems), tid)
             self._ref_index = idx
         return self._ref_index
 
@@ -79,9 +83,9 @@ class _Matcher:
             if target is not None:
                 found = self.ref_index().get((t.kind, t.name, target))
         elif isinstance(t, T.Array):
-            elem, index = self.resolve(t.type), self.resolve(t.index_type)
-            if elem is not None and index is not None:
-                found = self.ref_index().get((Kind.ARRAY, elem, index, t.nelems))
+            elem = self.resolve(t.type)
+            if elem is not None:
+                found = self.ref_index().get((Kind.ARRAY, elem, t.nelems))
         elif isinstance(t, T.Int):
             found = self._first_equal(oid, self.int_index().get(int_name_key(t.name), []))
         elif t.name and isinstance(t, (T.Struct, T.Union, T.Enum, T.Enum64, T.Typedef, T.Float, T.Fwd)):
@@ -133,9 +137,8 @@ class _Matcher:
                 [(v.name, v.value) for v in b.values]
         if isinstance(a, (T.Float, T.Fwd)):
             return a == b
-        if isinstance(a, T.Array):
-            return a.nelems == b.nelems and self._equal(a.type, b.type, pairs) and \
-                self._equal(a.index_type, b.index_type, pairs)
+        if isinstance(a, T.Array):  # the index type is not layout (clang and pahole differ on it)
+            return a.nelems == b.nelems and self._equal(a.type, b.type, pairs)
         if isinstance(a, T.FuncProto):
             return len(a.params) == len(b.params) and self._equal(a.return_type, b.return_type, pairs) and all(
                 p.name == q.name and self._equal(p.type, q.type, pairs)
@@ -160,9 +163,7 @@ def _remap(t: T.Type, new: dict[int, int]) -> T.Type:
         return T.Datasec(name=t.name, size=t.size,
                          vars=[T.VarSecinfo(type=new[v.type], offset=v.offset, size=v.size) for v in t.vars])
     if hasattr(t, "type"):
-        fields = {f: getattr(t, f) for f in t.__dataclass_fields__}
-        fields["type"] = new[t.type]
-        return type(t)(**fields)
+        return dataclasses.replace(t, type=new[t.type])
     return t
 
 
@@ -173,14 +174,17 @@ def split_on_base(spec: Spec, base: Spec) -> Spec:
         m.resolve(tid)
     out = Spec(base=base, byteorder=spec.byteorder)
     new: dict[int, int] = {0: 0}
-    kept = []
+    unmapped = [tid for tid in spec.own_ids() if m.map.get(tid) is None]
+    # clang's synthetic array index type goes too when no array that stays needs it
+    used = {r for tid in unmapped for r in T.referenced_ids(spec.type_by_id(tid))}
+    kept = [tid for tid in unmapped if tid in used or spec.type_by_id(tid).name != ARRAY_SIZE_TYPE
+            or not isinstance(spec.type_by_id(tid), T.Int)]
     for tid in spec.own_ids():
         mapped = m.map.get(tid)
         if mapped is not None:
             new[tid] = mapped
-        else:
-            new[tid] = out.start_id + len(kept)
-            kept.append(tid)
+    for i, tid in enumerate(kept):
+        new[tid] = out.start_id + i
     for tid in kept:
         out.add(_remap(spec.type_by_id(tid), new))
     return out

@@ -206,10 +206,13 @@ def run_parse(sema, toks: list[Tok], *, start: str = "start"):
         sema.begin(toks)
         try:
             return parser.parse(iter(feeder), start=start)
-        except VisitError as exc:
-            if isinstance(exc.orig_exc, CSyntaxError):
-                raise exc.orig_exc from None
-            raise
+        except (CSyntaxError, VisitError) as exc:
+            err = exc.orig_exc if isinstance(exc, VisitError) else exc
+            if not isinstance(err, CSyntaxError):
+                raise
+            if err.pos is None and feeder.last is not None:
+                err.pos = feeder.last.pos()  # the token being read when it was found
+            raise err from None
         except UnexpectedToken as exc:
             tok = exc.token
             if tok.type == "$END":
@@ -217,8 +220,11 @@ def run_parse(sema, toks: list[Tok], *, start: str = "start"):
                 raise CSyntaxError("unexpected end of input" + _describe(exc.expected),
                                    last.pos() if last else None) from None
             at = toks[tok.start_pos] if isinstance(tok.start_pos, int) and tok.start_pos < len(toks) else None
-            raise CSyntaxError(f"unexpected '{tok.value}'" + _describe(exc.expected),
-                               at.pos() if at else None) from None
+            if tok.type == "IDENTIFIER" and "TYPE_NAME" in exc.expected:
+                message = f"unknown type name '{tok.value}'"
+            else:
+                message = f"unexpected '{tok.value}'" + _describe(exc.expected)
+            raise CSyntaxError(message, at.pos() if at else None) from None
         except UnexpectedEOF as exc:
             last = toks[-1] if toks else None
             raise CSyntaxError("unexpected end of input" + _describe(set(exc.expected)),

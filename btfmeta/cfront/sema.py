@@ -212,13 +212,6 @@ class Sema(Transformer):
             return self.toks[tok.start_pos].pos()
         return None
 
-    def _first_pos(self, children) -> Pos | None:
-        for c in children:
-            p = self._pos(c) if isinstance(c, Token) else getattr(c, "pos", None)
-            if p is not None:
-                return p
-        return None
-
     # -- top level -------------------------------------------------------------------
 
     def start(self, children):
@@ -325,13 +318,12 @@ class Sema(Transformer):
         return ad
 
     def static_assert(self, children):
-        cond = children[0]
-        msg = " ".join(str(s)[1:-1] for s in children[1:] if isinstance(s, Token))
+        kw, cond = children[0], children[1]
+        msg = "".join(str(s)[1:-1] for s in children[2:] if isinstance(s, Token))
         if not isinstance(cond, CInt):
-            raise CSyntaxError("static assertion expression is not an integral constant expression", None)
+            raise CSyntaxError("static assertion expression is not an integral constant expression", self._pos(kw))
         if not cond.value:
-            pos = self._first_pos(children[1:])
-            raise CSyntaxError("static assertion failed" + (f": {msg}" if msg else ""), pos)
+            raise CSyntaxError("static assertion failed" + (f": {msg}" if msg else ""), self._pos(kw))
         return None
 
     member_static_assert = static_assert
@@ -491,7 +483,7 @@ class Sema(Transformer):
             base = specs.base
             inner = base.base if isinstance(base, C.Qualified) else base
             if isinstance(inner, C.Record) and not inner.name:
-                return [C.Field("", base, None, specs.align, False, [], specs.pos)]
+                return [C.Field("", base, None, specs.align, False, [], specs.pos or inner.pos)]
             return []  # declaration does not declare anything
         out = []
         for it in items:
