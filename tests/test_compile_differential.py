@@ -10,28 +10,34 @@ from pathlib import Path
 import pytest
 
 from btfmeta import Spec
+from btfmeta.btf import types as T
 from btfmeta.btf.load import btf_bytes
+from btfmeta.cfront.preprocess import BUILTIN_INCLUDE
 from btfmeta.compile import compile_headers
 
 from .btf_compare import diff_named
 from .cgen import generate, use_source
+from .conftest import REPO
 
 SEEDS = range(520)
 FIXTURE_DIR = Path(__file__).parent / "fixtures" / "compile"
 
 
-def clang_btf(clang: str, header: Path, names: list[str], target: str = "bpf") -> Spec:
-    use = header.with_name("use.c")
-    use.write_text(use_source(header.name, names))
-    obj = header.with_name("use.o")
-    proc = subprocess.run([clang, "-g", "-target", target, "-c", str(use), "-o", str(obj)],
+def clang_btf(clang: str, header: Path, names: list[str], target: str = "bpf", workdir: Path | None = None) -> Spec:
+    workdir = workdir or header.parent
+    use = workdir / "use.c"
+    use.write_text(use_source(str(header), names))
+    obj = workdir / "use.o"
+    # clang sees btfmeta's own <stdint.h>/<stddef.h>/<stdbool.h>, as btfmeta does
+    proc = subprocess.run([clang, "-g", "-target", target, "-nostdinc", "-isystem", str(BUILTIN_INCLUDE),
+                           "-c", str(use), "-o", str(obj)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, f"clang rejected the generated header:\n{proc.stderr}"
     return Spec.parse(btf_bytes(obj.read_bytes(), str(obj)))
 
 
-def check_header(clang: str, header: Path, names: list[str], target: str = "bpf") -> None:
-    theirs = clang_btf(clang, header, names, target)
+def check_header(clang: str, header: Path, names: list[str], target: str = "bpf", workdir: Path | None = None) -> None:
+    theirs = clang_btf(clang, header, names, target, workdir)
     ours = compile_headers([str(header)], target=target)
     assert ours.byteorder == theirs.byteorder
     problems = diff_named(theirs, ours)
@@ -52,6 +58,15 @@ def test_fixture_headers_match_clang(tmp_path, clang, path):
     """Hand-written headers and generator seeds that once failed."""
     header = tmp_path / path.name
     header.write_text(path.read_text())
-    names = [line.split("//", 1)[1].strip() for line in path.read_text().splitlines() if line.startswith("// use:")]
+    names = [line.split("use:", 1)[1] for line in path.read_text().splitlines() if line.startswith("// use:")]
     names = [n for line in names for n in line.split(",") if n.strip()]
     check_header(clang, header, [n.strip() for n in names])
+
+
+@pytest.mark.parametrize("name", ["mynic_metadata.h", "mynic_metadata_v2.h", "xdp_rx_meta.h"])
+def test_samples_match_clang(tmp_path, clang, name):
+    header = REPO / "samples" / name
+    ours = compile_headers([str(header)])
+    names = [f"{t.kind.name.lower()} {t.name}" if not isinstance(t, T.Typedef) else t.name
+             for _, t in ours if t.name and isinstance(t, (T.Struct, T.Union, T.Enum, T.Typedef))]
+    check_header(clang, header, names, workdir=tmp_path)

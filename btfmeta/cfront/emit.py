@@ -110,8 +110,9 @@ class Emitter:
             values = [T.EnumValue(name=n, value=v) for n, v in e.values]
             if e.size == 8:
                 self.spec.replace(tid, T.Enum64(name=e.name, size=8, values=values, signed=e.signed))
-            else:
-                self.spec.replace(tid, T.Enum(name=e.name, size=e.size, values=values, signed=e.signed))
+            else:  # a forward-declared enum has size 0 in clang's BTF
+                self.spec.replace(tid, T.Enum(name=e.name, size=e.size if e.defined else 0, values=values,
+                                              signed=e.signed))
             self._decl_tags(e.decl_tags, tid)
         return tid
 

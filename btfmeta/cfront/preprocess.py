@@ -18,6 +18,9 @@ from .lexer import Source, Tok, logical_lines, tokenize_line
 
 BUILTIN_INCLUDE = Path(__file__).resolve().parent / "include"
 MAX_INCLUDE_DEPTH = 200
+# function-like builtins of #if; `#ifdef __has_attribute` sees them as defined, as in clang
+HAS_BUILTINS = {"__has_attribute", "__has_builtin", "__has_feature", "__has_extension", "__has_include",
+                "__has_include_next", "__has_cpp_attribute", "__has_c_attribute", "__has_declspec_attribute"}
 KNOWN_ATTRIBUTES = {
     "packed", "aligned", "preserve_access_index", "btf_decl_tag", "btf_type_tag", "noinline",
     "always_inline", "section", "unused", "used", "weak", "mode", "deprecated", "may_alias",
@@ -126,9 +129,7 @@ class Preprocessor:
             if in_if and name == "defined":
                 out.append(self._defined(t, work))
                 continue
-            if in_if and name in ("__has_attribute", "__has_builtin", "__has_feature", "__has_extension",
-                                  "__has_include", "__has_include_next", "__has_cpp_attribute",
-                                  "__has_c_attribute", "__has_declspec_attribute"):
+            if in_if and name in HAS_BUILTINS:
                 out.append(self._has(t, work))
                 continue
             m = macros.get(name)
@@ -161,7 +162,10 @@ class Preprocessor:
             if not work or work[0].text != ")":
                 raise CSyntaxError("missing ')' after 'defined'", t.pos())
             work.popleft()
-        return t.copy(kind="num", text="1" if name in self.macros else "0")
+        return t.copy(kind="num", text="1" if self.is_defined(name) else "0")
+
+    def is_defined(self, name: str) -> bool:
+        return name in self.macros or name in HAS_BUILTINS or name in ("__LINE__", "__FILE__")
 
     def _has(self, t: Tok, work: deque) -> Tok:
         if not work or work[0].text != "(":
@@ -352,7 +356,7 @@ class Preprocessor:
                     else:
                         if not args or args[0].kind != "id":
                             raise CSyntaxError(f"macro name missing after #{name}", d.pos())
-                        cond = (args[0].text in self.macros) == (name == "ifdef")
+                        cond = self.is_defined(args[0].text) == (name == "ifdef")
                     conds.append([cond, cond, False, d])
                     active = cond
                 continue
@@ -377,7 +381,7 @@ class Preprocessor:
                             flush()
                             cond = self._eval_if(args, d)
                         else:
-                            cond = bool(args) and (args[0].text in self.macros) == (name == "elifdef")
+                            cond = bool(args) and self.is_defined(args[0].text) == (name == "elifdef")
                         top[0] = cond
                         top[1] = cond
                     else:

@@ -25,6 +25,15 @@ class Attr:
     args: list
 
 
+class CString(str):
+    """A string literal's contents (attribute arguments, sizeof("..."))."""
+
+
+def _unquote(text: str) -> str:
+    body = text[text.index('"') + 1:-1]
+    return body.encode("latin-1", "backslashreplace").decode("unicode_escape") if "\\" in body else body
+
+
 class AttrWord(str):
     """A bare identifier as an attribute argument (``mode(DI)``, ``cleanup(fn)``)."""
 
@@ -258,6 +267,8 @@ class Sema(Transformer):
     def declaration(self, children):
         specs: DeclSpecs = children[0]
         items = children[1] if len(children) > 1 else []
+        if not items and isinstance(specs.base, (C.Record, C.Enum)) and specs.base.name:
+            self.entities.append(Entity("type", specs.base.name, specs.base))  # forward declaration
         for declarator, attrs, init in items:
             self._declare(specs, declarator, attrs, init)
         return None
@@ -276,9 +287,6 @@ class Sema(Transformer):
         return children[0]
 
     def brace_initializer(self, children):
-        return True
-
-    def string_initializer(self, children):
         return True
 
     def function_definition(self, children):
@@ -762,11 +770,11 @@ class Sema(Transformer):
     def attr_ident(self, children):
         return AttrWord(str(children[0]))
 
-    def attr_string(self, children):
-        return "".join(str(s)[1:-1] for s in children)
+    def string_lit(self, children):
+        return CString("".join(_unquote(str(s)) for s in children))
 
     def _string_arg(self, a: Attr) -> str:
-        if len(a.args) != 1 or not isinstance(a.args[0], str) or isinstance(a.args[0], (Token, AttrWord)):
+        if len(a.args) != 1 or not isinstance(a.args[0], CString):
             raise CSyntaxError(f"'{a.name}' attribute requires a string", None)
         return a.args[0]
 
@@ -836,6 +844,8 @@ class Sema(Transformer):
 
     def sizeof_expr(self, children):
         v = children[-1]
+        if isinstance(v, CString):
+            return CInt(len(v.encode("utf-8", "surrogateescape")) + 1, 64, False)
         if isinstance(v, CInt):
             return CInt(v.bits // 8, 64, False)
         raise CSyntaxError("unsupported operand of 'sizeof'", self._pos(children[0]))
