@@ -18,9 +18,10 @@ class Pos:
 class CSyntaxError(BtfmetaError):
     """A syntax error, unsupported construct, or a layout clang would reject."""
 
-    def __init__(self, message: str, pos: Pos | None):
+    def __init__(self, message: str, pos):
+        """``pos`` is a ``Pos`` or anything with a ``pos()`` method (a token), resolved here."""
         super().__init__(message)
-        self.pos = pos
+        self.pos = pos if pos is None or isinstance(pos, Pos) else pos.pos()
 
     def __str__(self) -> str:
         return self.message if self.pos is None else f"{self.pos.file}:{self.pos.line}:{self.pos.col}: {self.message}"

@@ -7,12 +7,15 @@ import re
 from .errors import CSyntaxError, Pos
 
 _TOKEN = re.compile(r"""
-    (?P<ws>[ \t\f\v\r]+)
-  | (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
+    [ \t\f\v\r]*
+  (?:
+    (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
   | (?P<num>\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.'])*)
   | (?P<char>(?:L|u8|u|U)?'(?:\\.|[^'\\\n])*')
   | (?P<str>(?:L|u8|u|U)?"(?:\\.|[^"\\\n])*")
   | (?P<punct>\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[*/%+\-&|^]=|\#\#|[][(){}.,;:?~!<>=*/%+\-&|^\#])
+  | (?P<bad>\S)
+  )
 """, re.X)
 
 _COMMENT = re.compile(r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*.*?(?:\*/|\Z)', re.S)
@@ -102,21 +105,17 @@ def logical_lines(src: Source, text: str) -> list[tuple[int, str]]:
 
 def tokenize_line(src: Source, lineno: int, text: str) -> list[Tok]:
     toks: list[Tok] = []
-    pos = 0
-    n = len(text)
-    space = True
-    match = _TOKEN.match
-    while pos < n:
-        m = match(text, pos)
-        if m is None:
-            ch = text[pos]
-            what = "missing terminating quote" if ch in "\"'" else f"stray '{ch}' in program"
-            raise CSyntaxError(what, src.pos(lineno, pos + 1))
+    for m in _TOKEN.finditer(text):
         kind = m.lastgroup
-        if kind == "ws":
-            space = True
-        else:
-            toks.append(Tok(kind, m.group(), lineno, pos + 1, src, frozenset(), space))
-            space = False
-        pos = m.end()
+        if kind is None:
+            break  # trailing white space
+        start = m.start(kind)
+        if kind == "bad":
+            ch = text[start]
+            what = "missing terminating quote" if ch in "\"'" else f"stray '{ch}' in program"
+            raise CSyntaxError(what, src.pos(lineno, start + 1))
+        toks.append(Tok(kind, m.group(kind), lineno, start + 1, src, _EMPTY, start > m.start() or not toks))
     return toks
+
+
+_EMPTY: frozenset = frozenset()

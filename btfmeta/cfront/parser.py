@@ -1,8 +1,10 @@
-"""The lark LALR(1) parser over preprocessed tokens, with typedef-aware lexing.
+"""LALR(1) parsing of preprocessed tokens with lark's tables, typedef-aware.
 
-C's grammar needs to know which identifiers are typedef names; the semantic
-actions run during the parse (lark's inline transformer) and register
-typedefs as they are declared, and the token feeder consults that set.
+lark analyses the grammar in ``grammars/c_decls.lark`` and builds the LALR
+table; a lean driver here runs it with the semantic actions (``Sema``) as
+reductions, applying lark's tree-shaping rules.  C needs to know which
+identifiers are typedef names: the actions register typedefs as they are
+declared and the token feeder consults that set, as a C compiler does.
 """
 
 from __future__ import annotations
@@ -13,17 +15,27 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-from lark.lexer import Lexer, PatternRE, PatternStr
+from lark import Lark
+from lark.lexer import PatternRE, PatternStr
 
 from .errors import CSyntaxError
 from .lexer import Tok
 
 _LOCK = threading.Lock()
-_PARSER: Lark | None = None
-_DISPATCH = None
+_TABLES = None
 _LITERALS: dict[str, str] = {}
+
+
+class PToken(str):
+    """A parser token: its text, grammar terminal name, and index of its source token."""
+
+    __slots__ = ("start_pos", "type")
+
+    def __new__(cls, type_: str, value: str, index: int):
+        tok = str.__new__(cls, value)
+        tok.type = type_
+        tok.start_pos = index
+        return tok
 
 
 def grammar_text() -> str:
@@ -32,16 +44,6 @@ def grammar_text() -> str:
     if packaged.is_file():
         return packaged.read_text()
     return (Path(__file__).resolve().parents[2] / "grammars" / "c_decls.lark").read_text()
-
-
-class _FeedLexer(Lexer):
-    """Hands lark the tokens our feeder produces (the 'text' is the token iterator)."""
-
-    def __init__(self, lexer_conf) -> None:
-        pass
-
-    def lex(self, data) -> Iterator[Token]:
-        return data
 
 
 def _literals(parser: Lark) -> dict[str, str]:
@@ -58,35 +60,18 @@ def _literals(parser: Lark) -> dict[str, str]:
         for w in words:
             if w in out and out[w] != term.name:
                 raise RuntimeError(f"grammar: '{w}' is both {out[w]} and {term.name}")
-            out[w] = term.name
+            out[w] = str(term.name)
     return out
 
 
-class _Dispatch(Transformer):
-    """The transformer bound into the shared parser; forwards each rule to the current Sema."""
-
-    current = None
-
-
-def _forward(name: str):
-    def callback(self, children):
-        return getattr(self.current, name)(children)
-
-    callback.__name__ = name
-    return callback
-
-
-def get_parser(sema_class) -> tuple[Lark, _Dispatch]:
-    global _PARSER, _LITERALS, _DISPATCH
-    if _PARSER is None:
-        for name, value in vars(sema_class).items():
-            if callable(value) and not name.startswith("_") and name not in ("reset", "begin"):
-                setattr(_Dispatch, name, _forward(name))
-        _DISPATCH = _Dispatch()
-        _PARSER = Lark(grammar_text(), parser="lalr", lexer=_FeedLexer, transformer=_DISPATCH,
-                       start=["start", "const_expr"], maybe_placeholders=False)
-        _LITERALS = _literals(_PARSER)
-    return _PARSER, _DISPATCH
+def get_tables(sema_class: type) -> _Tables:
+    """The grammar's LALR tables, built once per process."""
+    global _TABLES, _LITERALS
+    if _TABLES is None:
+        lark = Lark(grammar_text(), parser="lalr", lexer="basic", start=["start", "const_expr"])
+        _LITERALS = _literals(lark)
+        _TABLES = _Tables(lark, sema_class)
+    return _TABLES
 
 
 class Feeder:
@@ -98,7 +83,7 @@ class Feeder:
         self.consts = consts
         self.last: Tok | None = None
 
-    def __iter__(self) -> Iterator[Token]:
+    def __iter__(self) -> Iterator[PToken]:
         lits = _LITERALS
         typedefs = self.typedefs
         toks = self.toks
@@ -138,7 +123,7 @@ class Feeder:
             elif kind == "punct":
                 if text == "{" and prev == ")" and not stack and expect_tag_depth < 0:
                     i = self._skip_body(i)
-                    yield Token("FUNC_BODY", "{...}", i, t.line, t.col)
+                    yield PToken("FUNC_BODY", "{...}", i)
                     prev = "}"
                     type_seen = False
                     i += 1
@@ -174,7 +159,7 @@ class Feeder:
             else:
                 raise CSyntaxError(f"unexpected token '{text}'", t.pos())
             prev = text
-            yield Token(term, text, i, t.line, t.col)
+            yield PToken(term, text, i)
             i += 1
 
     def _skip_body(self, i: int) -> int:
@@ -191,6 +176,131 @@ class Feeder:
         raise CSyntaxError("expected '}' at end of function body", self.toks[i].pos())
 
 
+class _Tables:
+    """lark's LALR table flattened to plain dicts, with lark's tree-shaping rules
+    (filtered tokens, ``?rule`` inlining, ``_helper`` splicing) compiled per rule.
+
+    Each state maps a terminal or rule name to ``(True, next_state)`` for a shift
+    or ``(False, rule_index)`` for a reduction.
+    """
+
+    def __init__(self, parser: Lark, sema_class: type):
+        table = parser.parser.parser.parser.parse_table
+        index: dict[int, int] = {}
+        self.rules: list[tuple] = []
+        self.states: dict[int, dict[str, tuple]] = {}
+        for state, row in table.states.items():
+            out = {}
+            for sym, (action, arg) in row.items():
+                sym = str(sym)  # lark's names may be Token objects; plain str keys hash and compare faster
+                if action.name == "Shift":
+                    out[sym] = (True, arg)
+                    continue
+                if id(arg) not in index:
+                    index[id(arg)] = len(self.rules)
+                    self.rules.append(self._shape(arg, sema_class))
+                out[sym] = (False, index[id(arg)])
+            self.states[state] = out
+        self.start = dict(table.start_states)
+        self.end = dict(table.end_states)
+
+    @staticmethod
+    def _shape(rule, sema_class: type) -> tuple:
+        """(size, goto name, kept positions, spliced positions, expand1, method name)."""
+        keep, splice = [], []
+        for i, sym in enumerate(rule.expansion):
+            if sym.is_term and sym.filter_out and not rule.options.keep_all_tokens:
+                continue
+            keep.append(i)
+            if not sym.is_term and sym.name.startswith("_"):
+                splice.append(len(keep) - 1)
+        origin = rule.origin.name
+        name = rule.alias or origin
+        helper = origin.startswith("_")
+        expand1 = bool(rule.options.expand1) and not rule.alias  # an alias wins over ?rule inlining
+        if not helper and not expand1 and not hasattr(sema_class, name):
+            raise RuntimeError(f"grammar rule '{name}' has no semantic action")
+        all_kept = len(keep) == len(rule.expansion)
+        return (len(rule.expansion), str(origin), None if all_kept else tuple(keep), tuple(splice),
+                expand1, None if helper else str(name))
+
+
+class _ParseError(Exception):
+    """No action for ``token`` in the current state (turned into a CSyntaxError)."""
+
+    def __init__(self, token: PToken | None, expected: set[str]):
+        super().__init__(token)
+        self.token = token
+        self.expected = expected
+
+
+def _drive(tables: _Tables, sema, tokens, start: str):
+    """LALR(1) over ``tokens`` with ``sema``'s methods as the reduction actions."""
+    states = tables.states
+    rules = [(size, goto, keep, splice, expand1, name is None, getattr(sema, name or "", None))
+             for size, goto, keep, splice, expand1, name in tables.rules]
+    # a ?rule over one kept child just passes its value up: no call needed
+    units = [r[1] if r[0] == 1 and r[4] and r[2] is None and not r[3] else None for r in rules]
+    state_stack = [tables.start[start]]
+    value_stack: list = []
+
+    def reduce(entry_rule: int):
+        size, goto, keep, splice, expand1, helper, method = rules[entry_rule]
+        if size:
+            children = value_stack[-size:]
+            del state_stack[-size:]
+            del value_stack[-size:]
+        else:
+            children = []
+        if keep is not None:
+            children = [children[i] for i in keep]
+        if helper and splice == (0,):  # left-recursive list helper: grow the list in place
+            children[0].extend(children[1:])
+            return goto, children[0]
+        if splice:
+            flat = []
+            for i, c in enumerate(children):
+                if i in splice:
+                    flat.extend(c)
+                else:
+                    flat.append(c)
+            children = flat
+        if helper:
+            value = children
+        elif expand1 and len(children) == 1:
+            value = children[0]
+        else:
+            value = method(children)
+        return goto, value
+
+    for token in tokens:
+        ttype = token.type
+        while True:
+            entry = states[state_stack[-1]].get(ttype)
+            if entry is None:
+                raise _ParseError(token, {t for t in states[state_stack[-1]] if t.isupper()})
+            if entry[0]:
+                state_stack.append(entry[1])
+                value_stack.append(token)
+                break
+            unit = units[entry[1]]
+            if unit is not None:
+                state_stack[-1] = states[state_stack[-2]][unit][1]
+                continue
+            goto, value = reduce(entry[1])
+            state_stack.append(states[state_stack[-1]][goto][1])
+            value_stack.append(value)
+    while True:
+        entry = states[state_stack[-1]].get("$END")
+        if entry is None or entry[0]:
+            raise _ParseError(None, {t for t in states[state_stack[-1]] if t.isupper()})
+        goto, value = reduce(entry[1])
+        if goto == start:
+            return value
+        state_stack.append(states[state_stack[-1]][goto][1])
+        value_stack.append(value)
+
+
 def _describe(expected: set[str]) -> str:
     names = sorted(e for e in expected if not e.startswith("__"))
     shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
@@ -200,34 +310,23 @@ def _describe(expected: set[str]) -> str:
 def run_parse(sema, toks: list[Tok], *, start: str = "start"):
     """Parse ``toks`` with ``sema`` as the semantic actions; errors become CSyntaxError."""
     with _LOCK:
-        parser, dispatch = get_parser(type(sema))
-        dispatch.current = sema
+        tables = get_tables(type(sema))
         feeder = Feeder(toks, sema.typedef_names, sema.consts)
         sema.begin(toks)
         try:
-            return parser.parse(iter(feeder), start=start)
-        except (CSyntaxError, VisitError) as exc:
-            err = exc.orig_exc if isinstance(exc, VisitError) else exc
-            if not isinstance(err, CSyntaxError):
-                raise
+            return _drive(tables, sema, iter(feeder), start)
+        except CSyntaxError as err:
             if err.pos is None and feeder.last is not None:
                 err.pos = feeder.last.pos()  # the token being read when it was found
-            raise err from None
-        except UnexpectedToken as exc:
+            raise
+        except _ParseError as exc:
             tok = exc.token
-            if tok.type == "$END":
+            if tok is None:
                 last = feeder.last or (toks[-1] if toks else None)
                 raise CSyntaxError("unexpected end of input" + _describe(exc.expected),
                                    last.pos() if last else None) from None
-            at = toks[tok.start_pos] if isinstance(tok.start_pos, int) and tok.start_pos < len(toks) else None
             if tok.type == "IDENTIFIER" and "TYPE_NAME" in exc.expected:
-                message = f"unknown type name '{tok.value}'"
+                message = f"unknown type name '{tok}'"
             else:
-                message = f"unexpected '{tok.value}'" + _describe(exc.expected)
-            raise CSyntaxError(message, at.pos() if at else None) from None
-        except UnexpectedEOF as exc:
-            last = toks[-1] if toks else None
-            raise CSyntaxError("unexpected end of input" + _describe(set(exc.expected)),
-                               last.pos() if last else None) from None
-        except (UnexpectedCharacters, UnexpectedInput) as exc:
-            raise CSyntaxError(f"syntax error: {exc}", None) from None
+                message = f"unexpected '{tok}'" + _describe(exc.expected)
+            raise CSyntaxError(message, toks[tok.start_pos].pos()) from None

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lark import Token, Transformer
-
 from . import cmodel as C
 from .consteval import CInt, ConstEvalError, binary, parse_char_literal, parse_int_literal, unary
 from .errors import CSyntaxError, Pos
 from .lexer import Tok
+from .parser import PToken as Token
 
 # -- values passed between callbacks ---------------------------------------------------
 
@@ -192,11 +191,10 @@ def _is_integer(t: C.CType) -> bool:
     return isinstance(t, C.Enum) or (isinstance(t, C.Basic) and not t.is_float)
 
 
-class Sema(Transformer):
+class Sema:
     """Semantic actions; one instance is bound to the shared parser and reset per parse."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.reset()
 
     def reset(self) -> None:
@@ -216,9 +214,10 @@ class Sema(Transformer):
     def begin(self, toks: list[Tok]) -> None:
         self.toks = toks
 
-    def _pos(self, tok) -> Pos | None:
+    def _pos(self, tok) -> Tok | None:
+        """The source token behind a parser token; made a ``Pos`` only if an error needs it."""
         if isinstance(tok, Token) and isinstance(tok.start_pos, int) and 0 <= tok.start_pos < len(self.toks):
-            return self.toks[tok.start_pos].pos()
+            return self.toks[tok.start_pos]
         return None
 
     # -- top level -------------------------------------------------------------------
