@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
 # btfmeta's main job on the shipped samples (README: first command).
+# Outputs go to samples/out/. A vmlinux BTF base is taken from ../shared (as in CI)
+# or from the running kernel; without one the split steps are skipped.
 set -euo pipefail
 cd "$(dirname "$0")"
 out=${OUT:-out}
 mkdir -p "$out"
+base=""
+for b in ../../shared/btf/debian-6.1.0-56/vmlinux.btf /sys/kernel/btf/vmlinux; do
+	if [ -r "$b" ]; then base=$b; break; fi
+done
 set -x
-# The NIC metadata layouts, as clang-19 compiled them (btf_objects.c):
-btfmeta btf dump btf_objects.bpf.o --type 'struct mynic_metadata'
-btfmeta btf dump btf_objects.bpf.o --type 'struct xdp_rx_meta'
-# Their BTF as a raw file, byte for byte as in the object:
+# 1. compile the NIC metadata layouts to BTF, as clang-19 -g -target bpf would lay them out
+btfmeta compile mynic_metadata.h -o "$out/mynic_v1.btf"
+btfmeta compile mynic_metadata_v2.h -o "$out/mynic_v2.btf"
+btfmeta compile xdp_rx_meta.h -o "$out/xdp_rx_meta.btf" --target bpfeb
+btfmeta btf dump "$out/mynic_v2.btf" --type 'struct mynic_metadata___v2'
+# 2. the same as split BTF on the kernel's vmlinux, as a module's BTF is: shared types come from the base
+if [ -n "$base" ]; then
+	btfmeta compile mynic_metadata.h --base "$base" -o "$out/mynic_v1.split.btf"
+	btfmeta compile mynic_metadata_v2.h --base "$base" -o "$out/mynic_v2.split.btf"
+	btfmeta btf dump "$out/mynic_v1.split.btf" --base "$base"
+fi
+# 3. read, dump and copy BTF byte for byte: here the .BTF clang-19 wrote for the same layouts
+btfmeta btf dump btf_objects.bpf.o --type 'struct xdp_rx_meta' --format json
 btfmeta btf copy btf_objects.bpf.o -o "$out/btf_objects.btf"
-btfmeta btf dump --format json "$out/btf_objects.btf" --type 'struct xdp_rx_meta'

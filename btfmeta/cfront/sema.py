@@ -276,7 +276,7 @@ class Sema:
         return children
 
     def init_declarator(self, children):
-        ad: AttrDeclarator = children[0]
+        ad = _attr_declarator(children[0])
         return (ad.decl, ad.attrs, children[1] if len(children) > 1 else None)
 
     def attr_declarator(self, children):
@@ -290,7 +290,7 @@ class Sema:
 
     def function_definition(self, children):
         specs: DeclSpecs = children[0]
-        ad: AttrDeclarator = children[1]
+        ad = _attr_declarator(children[1])
         self._declare(specs, ad.decl, ad.attrs, None, defined=True)
         return None
 
@@ -319,7 +319,7 @@ class Sema:
         return children
 
     def typedef_declarator(self, children):
-        ad: AttrDeclarator = children[0]
+        ad = _attr_declarator(children[0])
         if ad.decl.name:
             self.typedef_names.add(ad.decl.name)
         return ad
@@ -541,7 +541,7 @@ class Sema:
         return children
 
     def member_plain(self, children):
-        ad: AttrDeclarator = children[0]
+        ad = _attr_declarator(children[0])
         return MemberItem(ad.decl, ad.attrs, None, ad.decl.pos)
 
     def member_bitfield(self, children):
@@ -684,7 +684,7 @@ class Sema:
 
     def param_named(self, children):
         specs: DeclSpecs = children[0]
-        ad: AttrDeclarator = children[1]
+        ad = _attr_declarator(children[1])
         t, _, _ = self._apply(specs, ad.decl, [])
         return (ad.decl.name or "", _adjust_param(t), ad.attrs + specs.attrs)
 
@@ -894,6 +894,11 @@ def find_member(rec: C.Record, name: str) -> tuple[int, C.Field] | None:
             if found is not None:
                 return f.offset + found[0], found[1]
     return None
+
+
+def _attr_declarator(d: Declarator | AttrDeclarator) -> AttrDeclarator:
+    """``?attr_declarator`` passes a bare declarator through when it has no attributes."""
+    return d if isinstance(d, AttrDeclarator) else AttrDeclarator(d, [])
 
 
 def _visible_names(f: C.Field) -> list[str]:
