@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
 from .btf import load_spec, load_with_base
+from .btf.load import SYSFS_BTF
 from .cfront.errors import CSyntaxError
 from .compile import compile_headers
 from .errors import BtfmetaError
-from .fileio import write_atomic
+from .fileio import read_bytes, write_atomic
+from .relocate import RelocationError, relocate_object, report_json
 from .render import bpftool
 
 
@@ -84,6 +87,56 @@ def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include
     spec = compile_headers(list(headers), include_dirs=include_dirs, defines=macros, target=target,
                            base=base_spec)
     write_atomic(output, spec.to_bytes())
+
+
+def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str | None):
+    """The target BTF from --btf/--base, --module NAME, or --nic IFACE (its driver's module)."""
+    chosen = [x for x in (btf, module, nic) if x]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --btf, --module, --nic")
+    if nic:
+        link = Path("/sys/class/net") / nic / "device" / "driver" / "module"
+        try:
+            module = link.resolve(strict=True).name
+        except OSError:
+            raise BtfmetaError(f"interface '{nic}' has no driver module ({link} does not resolve)") from None
+    if module:
+        btf = str(SYSFS_BTF / module)
+        base = base or str(SYSFS_BTF / "vmlinux")
+    return load_with_base(btf, base), btf
+
+
+@cli.command("relocate")
+@click.argument("obj", type=click.Path(dir_okay=False))
+@click.option("--btf", "btf", type=click.Path(dir_okay=False), help="Target BTF: raw, split (with --base) or ELF.")
+@_base_option
+@click.option("--module", help="Target /sys/kernel/btf/MODULE (on /sys/kernel/btf/vmlinux).")
+@click.option("--nic", help="Target the BTF of the driver module behind network interface NIC.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Patched object to write.")
+@click.option("--report", "report", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write a JSON report of every relocation to FILE ('-': stdout).")
+def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None, nic: str | None, output: str,
+                 report: str | None) -> None:
+    """Apply OBJ's CO-RE relocations against a target BTF, as libbpf 1.1.2 would, and write
+    the patched object (applied records removed from .BTF.ext)."""
+    target, target_name = _target_btf(btf, base, module, nic)
+    try:
+        result = relocate_object(read_bytes(obj), target, path=obj)
+    except RelocationError as exc:
+        if report:
+            _write_report(report, report_json(exc, obj=obj, target=target_name))
+        raise
+    if report:
+        _write_report(report, report_json(result, obj=obj, target=target_name))
+    write_atomic(output, result.data)
+
+
+def _write_report(dest: str, doc: dict) -> None:
+    text = json.dumps(doc, indent=2) + "\n"
+    if dest == "-":
+        _out(text)
+    else:
+        write_atomic(dest, text.encode())
 
 
 def main(argv: list[str] | None = None) -> int:

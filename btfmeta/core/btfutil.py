@@ -1,0 +1,101 @@
+"""BTF helpers with libbpf's exact semantics (btf.h / relo_core.c) for CO-RE."""
+
+from __future__ import annotations
+
+import errno
+
+from ..btf import types as T
+from ..btf.kinds import Kind
+from ..btf.spec import Spec
+from ..errors import TypeLookupError
+
+KIND_STR = ("void", "int", "ptr", "array", "struct", "union", "enum", "fwd", "typedef", "volatile", "const",
+            "restrict", "func", "func_proto", "var", "datasec", "float", "decl_tag", "type_tag", "enum64")
+MODS = (Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
+
+
+class CoreError(Exception):
+    """A libbpf error return (negative errno), e.g. -EINVAL for a malformed spec."""
+
+    def __init__(self, err: int, message: str = ""):
+        super().__init__(message or errno.errorcode.get(-err, str(err)))
+        self.err = err
+
+
+def get(btf: Spec, tid: int) -> T.Type | None:
+    """The type, None for void; an invalid id is -EINVAL as in libbpf."""
+    if tid == 0:
+        return None
+    try:
+        return btf.type_by_id(tid)
+    except TypeLookupError:
+        raise CoreError(-errno.EINVAL, f"invalid type id {tid}") from None
+
+
+def kind(t: T.Type | None) -> int:
+    return 0 if t is None else int(t.kind)
+
+
+def kind_str(t: T.Type | None) -> str:
+    k = kind(t)
+    return KIND_STR[k] if k < len(KIND_STR) else "unknown"
+
+
+def skip_mods_and_typedefs(btf: Spec, tid: int) -> tuple[int, T.Type | None]:
+    t = get(btf, tid)
+    while t is not None and (t.kind in MODS or t.kind == Kind.TYPEDEF):
+        tid = t.type
+        t = get(btf, tid)
+    return tid, t
+
+
+def resolve_size(btf: Spec, tid: int) -> int:
+    """``btf__resolve_size``: at most 32 steps, arrays multiply, pointers are 8 bytes."""
+    nelems = 1
+    size = None
+    for _ in range(32):
+        t = get(btf, tid)
+        k = kind(t)
+        if k in (Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.DATASEC, Kind.FLOAT):
+            size = t.size
+            break
+        if k == Kind.PTR:
+            size = 8
+            break
+        if k in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.VAR, Kind.DECL_TAG, Kind.TYPE_TAG):
+            tid = t.type
+            continue
+        if k == Kind.ARRAY:
+            if nelems and t.nelems > 0xFFFFFFFF // nelems:
+                raise CoreError(-errno.E2BIG)
+            nelems *= t.nelems
+            tid = t.type
+            continue
+        raise CoreError(-errno.EINVAL, f"cannot size a {KIND_STR[k] if k < 20 else k}")
+    if size is None:
+        raise CoreError(-errno.EINVAL, "type chain too long to size")
+    if nelems * size > 0xFFFFFFFF:
+        raise CoreError(-errno.E2BIG)
+    return nelems * size
+
+
+def essential_len(name: str) -> int:
+    """Length of ``name`` without its last ``___flavor`` suffix (bpf_core_essential_name_len)."""
+    n = len(name)
+    for p in range(n - 5, -1, -1):
+        if name[p] != "_" and name[p + 1:p + 4] == "___" and name[p + 4] != "_":
+            return p + 1
+    return n
+
+
+def essential(name: str) -> str:
+    return name[:essential_len(name)]
+
+
+def core_compatible_kinds(a: T.Type | None, b: T.Type | None) -> bool:
+    ka, kb = kind(a), kind(b)
+    return ka == kb or {ka, kb} == {Kind.ENUM, Kind.ENUM64}
+
+
+def is_composite(t: T.Type | None) -> bool:
+    return kind(t) in (Kind.STRUCT, Kind.UNION)

@@ -1,0 +1,181 @@
+"""Relocation values (bpf_core_calc_relo and friends), libbpf 1.1.2 variants."""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+from ..btf.kinds import INT_SIGNED, Kind
+from .btfutil import CoreError, get, kind, resolve_size, skip_mods_and_typedefs
+from .spec import (
+    BYTE_OFF,
+    BYTE_SZ,
+    ENUMVAL_EXISTS,
+    ENUMVAL_KINDS,
+    FIELD_EXISTS,
+    FIELD_KINDS,
+    LSHIFT_U64,
+    RSHIFT_U64,
+    SIGNED,
+    TYPE_EXISTS,
+    TYPE_ID_TARGET,
+    TYPE_MATCHES,
+    TYPE_SIZE,
+    CoreSpec,
+)
+
+U32 = 0xFFFFFFFF
+U64 = 0xFFFFFFFFFFFFFFFF
+
+
+class _Poison(Exception):
+    """The value function asks for the instruction to be poisoned."""
+
+
+@dataclass
+class RelocResult:
+    orig_val: int = 0
+    new_val: int = 0
+    poison: bool = False
+    validate: bool = True
+    fail_memsz_adjust: bool = False
+    orig_sz: int = 0
+    new_sz: int = 0
+    orig_type_id: int = 0
+    new_type_id: int = 0
+
+
+@dataclass
+class _FieldOut:
+    value: int = 0
+    mem_size: int = 0
+    mem_type: int = 0
+    validate: bool = True
+
+
+def _field_value(spec: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int, log) -> _FieldOut:
+    out = _FieldOut()
+    if relo_kind == FIELD_EXISTS:
+        out.value = 1 if spec is not None else 0
+        return out
+    if spec is None:
+        raise _Poison()
+    btf = spec.btf
+    acc = spec.spec[-1]
+    t = get(btf, acc.type_id)
+    if acc.name is None:
+        if relo_kind == BYTE_OFF:
+            out.value = spec.bit_offset // 8
+            out.mem_size = resolve_size(btf, acc.type_id)  # [1.1.2]: the whole accessed type
+            out.mem_type = acc.type_id
+        elif relo_kind == BYTE_SZ:
+            out.value = resolve_size(btf, acc.type_id)
+        else:
+            log(f"prog '{prog}': relo {relo_kind} at insn #{insn_idx} can't be applied to array access", warn=True)
+            raise CoreError(-errno.EINVAL)
+        out.validate = True
+        return out
+    m = t.members[acc.idx]
+    fid, mt = skip_mods_and_typedefs(btf, m.type)
+    bit_off = spec.bit_offset
+    bit_sz = m.bitfield_size
+    bitfield = bit_sz > 0
+    if bitfield:
+        byte_sz = mt.size
+        byte_off = bit_off // 8 // byte_sz * byte_sz
+        while bit_off + bit_sz - byte_off * 8 > byte_sz * 8:
+            if byte_sz >= 8:
+                log(f"prog '{prog}': relo {relo_kind} at insn #{insn_idx} can't be satisfied for bitfield",
+                    warn=True)
+                raise CoreError(-errno.E2BIG)
+            byte_sz *= 2
+            byte_off = bit_off // 8 // byte_sz * byte_sz
+    else:
+        try:
+            byte_sz = resolve_size(btf, fid)
+        except CoreError:
+            raise CoreError(-errno.EINVAL) from None
+        byte_off = bit_off // 8
+        bit_sz = byte_sz * 8
+    out.validate = not bitfield
+    if relo_kind == BYTE_OFF:
+        out.value = byte_off
+        if not bitfield:
+            out.mem_size = byte_sz
+            out.mem_type = fid
+    elif relo_kind == BYTE_SZ:
+        out.value = byte_sz
+    elif relo_kind == SIGNED:
+        if kind(mt) in (Kind.ENUM, Kind.ENUM64):
+            out.value = int(mt.signed)
+        else:
+            out.value = int(kind(mt) == Kind.INT and bool(mt.encoding & INT_SIGNED))
+        out.validate = True
+    elif relo_kind == LSHIFT_U64:
+        out.value = (64 - (bit_off + bit_sz - byte_off * 8)) & U32  # libbpf runs little-endian here
+    elif relo_kind == RSHIFT_U64:
+        out.value = (64 - bit_sz) & U32
+        out.validate = True
+    return out
+
+
+def _type_value(spec: CoreSpec | None, relo_kind: int) -> tuple[int, bool]:
+    """(value, validate) for type-based kinds."""
+    if spec is None:
+        return 0, True
+    if relo_kind == TYPE_ID_TARGET:
+        return spec.root_type_id, False
+    if relo_kind in (TYPE_EXISTS, TYPE_MATCHES):
+        return 1, True
+    if relo_kind == TYPE_SIZE:
+        try:
+            return resolve_size(spec.btf, spec.root_type_id), True
+        except CoreError:
+            raise CoreError(-errno.EINVAL) from None
+    raise CoreError(-errno.EINVAL)
+
+
+def _enum_value(spec: CoreSpec | None, relo_kind: int) -> int:
+    if relo_kind == ENUMVAL_EXISTS:
+        return 1 if spec is not None else 0
+    if spec is None:
+        raise _Poison()
+    t = get(spec.btf, spec.spec[0].type_id)
+    v = t.values[spec.spec[0].idx].value
+    if kind(t) == Kind.ENUM:
+        v &= U32
+        return v - (1 << 32) if v & 0x80000000 else v  # the stored s32, sign-extended
+    return v & 0xFFFFFFFFFFFFFFFF
+
+
+def calc_relo(local: CoreSpec, targ: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int, log) -> RelocResult:
+    res = RelocResult()
+    if relo_kind in FIELD_KINDS:
+        lo = _field_value(local, relo_kind, prog, insn_idx, log)
+        res.orig_val, res.orig_sz, res.orig_type_id, res.validate = lo.value, lo.mem_size, lo.mem_type, lo.validate
+        try:
+            to = _field_value(targ, relo_kind, prog, insn_idx, log)
+            res.new_val, res.new_sz, res.new_type_id = to.value, to.mem_size, to.mem_type
+        except _Poison:
+            res.poison = True
+            return res
+        if res.orig_sz != res.new_sz:
+            lt = get(local.btf, res.orig_type_id)
+            tt = get(targ.btf, res.new_type_id)
+            both_ptr = kind(lt) == Kind.PTR and kind(tt) == Kind.PTR
+            # "unsigned" here means any INT whose encoding is not exactly SIGNED
+            both_unsigned = (kind(lt) == Kind.INT and kind(tt) == Kind.INT and lt.encoding != INT_SIGNED
+                             and tt.encoding != INT_SIGNED)
+            res.fail_memsz_adjust = not (both_ptr or both_unsigned)
+    elif relo_kind in ENUMVAL_KINDS:
+        res.orig_val = _enum_value(local, relo_kind)
+        try:
+            res.new_val = _enum_value(targ, relo_kind)
+        except _Poison:
+            res.poison = True
+    else:
+        res.orig_val, res.validate = _type_value(local, relo_kind)
+        res.new_val, _ = _type_value(targ, relo_kind)
+    res.orig_val &= U64  # libbpf keeps both as __u64
+    res.new_val &= U64
+    return res
