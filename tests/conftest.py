@@ -83,3 +83,45 @@ def compile_bpf(clang: str, source: str, out: Path, *extra: str) -> Path:
     subprocess.run([clang, "-g", "-O2", "-target", "bpf", *extra, "-c", str(src), "-o", str(out)],
                    check=True, capture_output=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def core_loader(tmp_path_factory) -> str:
+    """tests/helpers/core_loader.c built against Debian's libbpf; it needs root for bpf()."""
+    gcc = tool("gcc")
+    need(Path("/usr/include/bpf/libbpf.h").is_file(), "libbpf-dev not installed")
+    need(os.geteuid() == 0, "loading BPF programs needs root")
+    out = tmp_path_factory.mktemp("helpers") / "core_loader"
+    subprocess.run([gcc, "-O1", "-Wall", "-o", str(out), str(Path(__file__).parent / "helpers" / "core_loader.c"),
+                    "-lbpf"], check=True)
+    return str(out)
+
+
+@dataclass
+class LibbpfRun:
+    log: list[str]
+    insns: dict[str, list[str]]
+    loaded: bool
+    runs: list[str]
+
+
+def run_loader(loader: str, obj: Path, target: Path | None, metas: list[bytes] = ()) -> LibbpfRun:
+    cmd = [loader, str(obj), str(target) if target else "-"]
+    if metas:
+        cmd += ["run", *[m.hex() for m in metas]]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    insns: dict[str, list[str]] = {}
+    current = None
+    loaded = False
+    runs = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("prog "):
+            current = insns.setdefault(line[5:], [])
+        elif line.startswith("insn "):
+            current.append(line[5:])
+        elif line == "load OK":
+            loaded = True
+        elif line.startswith("run "):
+            runs.append(line)
+    log = [line[len("libbpf: "):] for line in proc.stderr.splitlines() if line.startswith("libbpf: ")]
+    return LibbpfRun(log, insns, loaded, runs)

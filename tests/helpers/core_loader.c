@@ -1,10 +1,10 @@
-/* Opens a BPF object with libbpf 1.1.2, CO-RE-relocates it against a custom target BTF,
- * loads it, and prints libbpf's decisions and each program's final instructions.
- *   core_loader OBJ TARGET_BTF|- [run]
- * stdout: "prog NAME" lines, each followed by "insn HEX16" lines (libbpf's bpf_program__insns
- * after relocation), then "load OK" or "load ERR <errno>", and with "run", for each
- * loaded XDP program "run NAME RETVAL" (BPF_PROG_TEST_RUN on a packet with data_meta read
- * from META_HEX in the environment). stderr: libbpf's debug log. */
+/* Opens a BPF object with libbpf 1.1.2, CO-RE-relocates it against a custom target BTF
+ * (or none: "-"), loads it, and prints what libbpf produced.
+ *   core_loader OBJ TARGET_BTF|- [run META_HEX...]
+ * stdout: "prog NAME" lines, each followed by "insn HEX16" lines (bpf_program__insns after
+ * relocation), then "load OK" or "load ERR <errno>"; with "run", for each metadata buffer
+ * and each program, "run NAME RETVAL" from BPF_PROG_TEST_RUN on a packet whose data_meta
+ * holds the buffer. stderr: libbpf's debug log. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,10 +61,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	printf("load OK\n");
-	if (argc > 3 && !strcmp(argv[3], "run")) {
-		const char *hex = getenv("META_HEX");
+	for (int a = 4; argc > 3 && !strcmp(argv[3], "run") && a < argc; a++) {
+		const char *hex = argv[a];
 		unsigned char buf[512] = {0};
-		size_t meta_len = hex ? strlen(hex) / 2 : 0;
+		size_t meta_len = strlen(hex) / 2;
 		for (size_t i = 0; i < meta_len && i < 256; i++)
 			buf[i] = hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]);
 		struct bpf_program *prog;
