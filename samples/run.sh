@@ -25,3 +25,16 @@ fi
 # 3. read, dump and copy BTF byte for byte: here the .BTF clang-19 wrote for the same layouts
 btfmeta btf dump btf_objects.bpf.o --type 'struct xdp_rx_meta' --format json
 btfmeta btf copy btf_objects.bpf.o -o "$out/btf_objects.btf"
+# 4. relocate the sample XDP program (compiled against its own view of the metadata) against
+#    the v1 and v2 layouts; the patched objects load with plain libbpf, no target BTF needed
+if [ -n "$base" ]; then
+	btfmeta relocate xdp_mynic.bpf.o --btf "$out/mynic_v1.split.btf" --base "$base" -o "$out/xdp_mynic.v1.o"
+	btfmeta relocate xdp_mynic.bpf.o --btf "$out/mynic_v2.split.btf" --base "$base" -o "$out/xdp_mynic.v2.o" \
+		--report "$out/xdp_mynic.v2.json"
+else
+	btfmeta relocate xdp_mynic.bpf.o --btf "$out/mynic_v1.btf" -o "$out/xdp_mynic.v1.o"
+	btfmeta relocate xdp_mynic.bpf.o --btf "$out/mynic_v2.btf" -o "$out/xdp_mynic.v2.o" --report "$out/xdp_mynic.v2.json"
+fi
+# a program that reads a field v2 dropped without checking: relocated, its access poisoned (see the report)
+btfmeta relocate xdp_mynic_unguarded.bpf.o --btf "$out/mynic_v2.btf" -o "$out/unguarded.v2.o" --report - |
+	grep -E '"(local_spec|result|reason)"' | sort | uniq -c

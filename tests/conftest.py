@@ -103,6 +103,7 @@ class LibbpfRun:
     insns: dict[str, list[str]]
     loaded: bool
     runs: list[str]
+    stderr: str  # libbpf's log with the verifier's lines
 
 
 def run_loader(loader: str, obj: Path, target: Path | None, metas: list[bytes] = ()) -> LibbpfRun:
@@ -124,4 +125,4 @@ def run_loader(loader: str, obj: Path, target: Path | None, metas: list[bytes] =
         elif line.startswith("run "):
             runs.append(line)
     log = [line[len("libbpf: "):] for line in proc.stderr.splitlines() if line.startswith("libbpf: ")]
-    return LibbpfRun(log, insns, loaded, runs)
+    return LibbpfRun(log, insns, loaded, runs, proc.stderr)

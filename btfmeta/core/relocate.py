@@ -216,9 +216,18 @@ def _one(obj: BpfObject, local: Spec, target: Spec, cache: dict, rec, i: int, pr
     if kept:
         cands[:] = kept  # libbpf prunes the cached list to the candidates that matched
         entry["target_spec"] = format_spec(chosen_spec)
+        entry["reason"] = f"matched {entry['target_spec']}"
     else:
         log(f"prog '{prog.name}': relo #{i}: no matching targets found")
         chosen = calc_relo(ls, None, rec.kind, prog.name, rec.insn_off // INSN_SIZE, log)
+        if entry["candidates"]:
+            tried = "; ".join(f"{c['spec']} does not match" for c in entry["candidates"])
+            entry["reason"] = f"no target candidate has {local_text}: {tried}"
+        else:
+            entry["reason"] = f"the target has no {kind_str(lt)} named '{lname[:essential_len(lname)]}' (any flavor)"
+    if chosen.fail_memsz_adjust and not chosen.poison:
+        entry["reason"] = (f"field size changes from {chosen.orig_sz} to {chosen.new_sz} bytes and is not a pointer or "
+                           "unsigned integer on both sides, so the load cannot be resized")
     _apply(patcher, i, idx, chosen, prog, entry)
 
 
