@@ -228,13 +228,12 @@ class Spec:
         found = self.base.find_by_name(name, kind) if self.base is not None else []
         if not name:
             return found
-        offs = self.strings.offsets_of(name)
-        if not offs:
-            return found
-        w = self._words
+        # records not decoded yet are matched by name offset: every offset where ``name`` ends in NUL
+        offs = self.strings.offsets_of(name) if self._offsets else set()
+        w, offsets = self._words, self._offsets
         start = self.start_id
         for i, t in enumerate(self._types):
-            hit = t.name == name if t is not None else i < len(self._offsets) and w[self._offsets[i]] in offs
+            hit = t.name == name if t is not None else w[offsets[i]] in offs
             if hit and (kind is None or self.kind_of(start + i) == kind):
                 found.append(start + i)
         return found
@@ -246,6 +245,35 @@ class Spec:
             what = f"{kind.name} " if kind is not None else ""
             raise TypeLookupError(f"no {what}type named '{name}'", path=self.path)
         return ids[0]
+
+    def names_and_kinds(self) -> Iterator[tuple[int, Kind, str]]:
+        """(id, kind, name) of every own type, without decoding the records (for indexes)."""
+        self.strings.preload()
+        w, offsets, types = self._words, self._offsets, self._types
+        for i, t in enumerate(types):
+            tid = self.start_id + i
+            if t is not None or i >= len(offsets):
+                t = self.type_by_id(tid)
+                yield tid, t.kind, t.name
+                continue
+            p = offsets[i]
+            name = self.strings.get(w[p])
+            if name is None:
+                name = self.type_by_id(tid).name  # raises the positioned error
+            yield tid, Kind((w[p + 1] >> 24) & 0x1F), name
+
+    def merged(self) -> Spec:
+        """This split BTF and its base as one standalone BTF with the same type ids."""
+        chain = []
+        s: Spec | None = self
+        while s is not None:
+            chain.append(s)
+            s = s.base
+        out = Spec(byteorder=self.byteorder)
+        for part in reversed(chain):
+            for _, t in part:
+                out.add(t)
+        return out
 
     def __iter__(self) -> Iterator[tuple[int, T.Type]]:
         """Own types in id order, decoding each."""

@@ -57,35 +57,42 @@ def _errname(err: int) -> str:
     return errno.errorcode.get(-err, str(err))
 
 
+def _candidate_index(space: Spec) -> dict[str, list[tuple[int, int, str]]]:
+    """essential name -> [(id, kind, name)] of one BTF's own types, built once per BTF."""
+    idx = getattr(space, "_core_candidates", None)
+    if idx is None:
+        idx = {}
+        for tid, k, name in space.names_and_kinds():
+            if name:
+                idx.setdefault(name[:essential_len(name)], []).append((tid, int(k), name))
+        space._core_candidates = idx
+    return idx
+
+
 def find_candidates(local: Spec, local_id: int, target: Spec, log) -> list[Candidate]:
-    """``bpf_core_add_cands`` over the target (base and split types alike), ids ascending."""
+    """``bpf_core_find_cands``: same kind (ENUM and ENUM64 alike), same essential name,
+    ids ascending; the base ("vmlinux") first and split BTF ("modules") only if it had none."""
     lt = get(local, local_id)
     lname = lt.name
     n = essential_len(lname)
     if n == 0:
         raise CoreError(-errno.EINVAL)
-    prefix = lname[:n]
     lk = kind(lt)
     out: list[Candidate] = []
-    spaces = []
+    chain = []
     s = target
     while s is not None:
-        spaces.append(s)
+        chain.append(s)
         s = s.base
-    # like libbpf: the base ("vmlinux") first; split BTF ("modules") only if it had none
-    for depth, space in enumerate(reversed(spaces)):
+    for depth, space in enumerate(reversed(chain)):
         if depth and out:
             break
         where = "vmlinux" if depth == 0 else _module_name(space)
-        for tid in space.own_ids():
-            tk = int(space.kind_of(tid))
+        for tid, tk, name in _candidate_index(space).get(lname[:n], []):
             if tk != lk and not ({tk, lk} <= {6, 19}):
                 continue
-            t = target.type_by_id(tid)
-            if not t.name or essential_len(t.name) != n or t.name[:n] != prefix:
-                continue
             log(f"CO-RE relocating [{local_id}] {KIND_STR[lk]} {lname}: found target candidate [{tid}] "
-                f"{KIND_STR[tk]} {t.name} in [{where}]")
+                f"{KIND_STR[tk]} {name} in [{where}]")
             out.append(Candidate(tid, target))
     return out
 
