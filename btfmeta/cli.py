@@ -18,10 +18,13 @@ from .btf import load_spec, load_with_base
 from .btf.load import SYSFS_BTF
 from .cfront.errors import CSyntaxError
 from .compile import compile_headers
+from .elf.bpfobj import BpfObject
 from .errors import BtfmetaError
 from .fileio import read_bytes, write_atomic
+from .objinfo import describe
 from .relocate import RelocationError, relocate_object, report_json
 from .render import bpftool
+from .render.templates import render
 
 
 def _out(text: str) -> None:
@@ -137,6 +140,23 @@ def _write_report(dest: str, doc: dict) -> None:
         _out(text)
     else:
         write_atomic(dest, text.encode())
+
+
+@cli.group()
+def obj() -> None:
+    """Inspect BPF objects."""
+
+
+@obj.command("show")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def obj_show(path: str, fmt: str) -> None:
+    """List OBJ's programs, BTF-defined maps and CO-RE relocations (llvm-objdump's notation)."""
+    info = describe(BpfObject.parse(read_bytes(path), path=path))
+    if fmt == "json":
+        _out(json.dumps(info, indent=2) + "\n")
+    else:
+        _out(render("obj_show.txt.j2", **info))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,9 +39,10 @@ def _s32(v: int) -> int:
 class Patcher:
     """Applies results to a program's instructions inside its section's bytes."""
 
-    def __init__(self, data: bytearray, base: int, big_endian: bool, prog: str, log):
+    def __init__(self, data: bytearray, base: int, count: int, big_endian: bool, prog: str, log):
         self.data = data
         self.base = base  # the program's first instruction within the section
+        self.count = count  # the program's instruction count
         self.big = big_endian
         self.prog = prog
         self.log = log
@@ -54,13 +55,13 @@ class Patcher:
 
     def poison(self, relo_idx: int, idx: int) -> list[int]:
         insn = self._get(idx)
-        slots = [idx + 1, idx] if insn.code == LD_IMM64 else [idx]
+        slots = [idx + 1, idx] if insn.code == LD_IMM64 and idx + 1 < self.count else [idx]
         for k in slots:
             self.log(f"prog '{self.prog}': relo #{relo_idx}: substituting insn #{k} w/ invalid insn")
             self._put(k, poison_insn())
         return slots
 
-    def patch(self, relo_idx: int, idx: int, res: RelocResult, count: int) -> str:
+    def patch(self, relo_idx: int, idx: int, res: RelocResult) -> str:
         """Returns 'poisoned' or 'patched'; raises CoreError as libbpf fails."""
         log, prog = self.log, self.prog
         if res.poison:
@@ -114,7 +115,7 @@ class Patcher:
                     f"{res.new_sz}")
             return "patched"
         if cls == CLASS_LD:
-            second = self._get(idx + 1) if idx + 1 < count else None
+            second = self._get(idx + 1) if idx + 1 < self.count else None
             if insn.code != LD_IMM64 or insn.src or insn.off or second is None or second.code or second.dst \
                     or second.src or second.off:
                 log(f"prog '{prog}': relo #{relo_idx}: insn #{idx} (LDIMM64) has unexpected form", warn=True)

@@ -16,7 +16,7 @@ from .btfutil import KIND_STR, CoreError, essential_len, get, kind, kind_str
 from .calc import RelocResult, calc_relo
 from .match import spec_match
 from .patch import Patcher
-from .spec import TYPE_ID_LOCAL, CoreSpec, format_spec, kind_name, parse_spec
+from .spec import TYPE_ID_LOCAL, TYPE_MATCHES, CoreSpec, format_spec, kind_name, parse_spec
 
 
 class RelocationError(IncompatibleError):
@@ -112,6 +112,7 @@ def relocate(obj: BpfObject, target: Spec) -> Outcome:
     if ext is None or not ext.core_relo:
         return Outcome(log.lines, report)
     local = obj.btf
+    _check_records(obj)
     cache: dict[int, list[Candidate]] = {}
     for block in ext.core_relo:
         sec_name = local.strings.get(block.sec_name_off)
@@ -153,6 +154,24 @@ def relocate(obj: BpfObject, target: Spec) -> Outcome:
     return Outcome(log.lines, report)
 
 
+def _check_records(obj: BpfObject) -> None:
+    """Malformed CO-RE records are bad input (exit 2), not a relocation that libbpf refuses."""
+    local = obj.btf
+    for block in obj.btf_ext.core_relo:
+        where = f".BTF.ext CO-RE block for string offset {block.sec_name_off}"
+        if local.strings.get(block.sec_name_off) is None:
+            raise BtfmetaError(f"{where}: section name offset out of range", path=obj.path)
+        for i, rec in enumerate(block.records):
+            if not 0 <= rec.type_id < local.type_cnt:
+                raise BtfmetaError(f"{where}, record {i}: type id {rec.type_id} out of range "
+                                   f"(type count {local.type_cnt})", path=obj.path)
+            if local.strings.get(rec.access_str_off) is None:
+                raise BtfmetaError(f"{where}, record {i}: access string offset {rec.access_str_off} out of range",
+                                   path=obj.path)
+            if rec.kind > TYPE_MATCHES:
+                raise BtfmetaError(f"{where}, record {i}: unknown CO-RE relocation kind {rec.kind}", path=obj.path)
+
+
 def _last_warning(entry: dict) -> str:
     warns = [line[5:] for line in entry["log"] if line.startswith("WARN ")]
     return f" ({warns[-1]})" if warns else ""
@@ -182,7 +201,7 @@ def _one(obj: BpfObject, local: Spec, target: Spec, cache: dict, rec, i: int, pr
     entry["local_spec"] = local_text
     entry["access"] = access
     log(f"prog '{prog.name}': relo #{i}: {local_text}")
-    patcher = Patcher(section.data, prog.start, obj.big_endian, prog.name, log)
+    patcher = Patcher(section.data, prog.start, prog.count, obj.big_endian, prog.name, log)
     if rec.kind == TYPE_ID_LOCAL:
         res = RelocResult(orig_val=rec.type_id, new_val=rec.type_id, validate=False)
         _apply(patcher, i, idx, res, prog, entry)
@@ -246,7 +265,7 @@ def _apply(patcher: Patcher, i: int, idx: int, res: RelocResult, prog, entry: di
     entry["old_value"] = res.orig_val
     entry["new_value"] = None if res.poison else res.new_val
     try:
-        entry["result"] = patcher.patch(i, idx, res, prog.count)
+        entry["result"] = patcher.patch(i, idx, res)
     except CoreError as exc:
         patcher.log(f"prog '{prog.name}': relo #{i}: failed to patch insn #{idx}: {exc.err}", warn=True)
         raise _PatchFailed(exc.err) from None
