@@ -93,20 +93,29 @@ def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include
 
 
 def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str | None):
-    """The target BTF from --btf/--base, --module NAME, or --nic IFACE (its driver's module)."""
-    chosen = [x for x in (btf, module, nic) if x]
-    if len(chosen) != 1:
+    """The target BTF from --btf/--base, --module NAME, or --nic IFACE (its driver's BTF)."""
+    if len([x for x in (btf, module, nic) if x]) != 1:
         raise click.UsageError("give exactly one of --btf, --module, --nic")
     if nic:
-        link = Path("/sys/class/net") / nic / "device" / "driver" / "module"
-        try:
-            module = link.resolve(strict=True).name
-        except OSError:
-            raise BtfmetaError(f"interface '{nic}' has no driver module ({link} does not resolve)") from None
+        module = nic_driver_module(nic)
+        if module is None:  # a built-in driver: its types are in vmlinux
+            return load_with_base(SYSFS_BTF / "vmlinux"), str(SYSFS_BTF / "vmlinux")
     if module:
         btf = str(SYSFS_BTF / module)
         base = base or str(SYSFS_BTF / "vmlinux")
     return load_with_base(btf, base), btf
+
+
+def nic_driver_module(nic: str) -> str | None:
+    """The module behind a network interface's driver; None if the driver is built in."""
+    dev = Path("/sys/class/net") / nic
+    if not dev.exists():
+        raise BtfmetaError(f"no network interface '{nic}'")
+    driver = dev / "device" / "driver"
+    if not driver.exists():
+        raise BtfmetaError(f"interface '{nic}' has no device driver (a virtual interface?)")
+    module = driver / "module"
+    return module.resolve().name if module.exists() else None
 
 
 @cli.command("relocate")
