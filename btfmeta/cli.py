@@ -17,6 +17,8 @@ import click
 from .btf import load_spec, load_with_base
 from .btf.load import SYSFS_BTF
 from .cfront.errors import CSyntaxError
+from .check import check, refused
+from .check import to_json as check_json
 from .compile import compile_headers
 from .elf.bpfobj import BpfObject
 from .errors import BtfmetaError
@@ -151,6 +153,27 @@ def _write_report(dest: str, doc: dict) -> None:
         write_atomic(dest, text.encode())
 
 
+@cli.command("check")
+@click.argument("obj_path", metavar="OBJ", type=click.Path(dir_okay=False))
+@click.option("--btf", "btfs", multiple=True, required=True, type=click.Path(dir_okay=False),
+              help="A target layout (repeat for several); split BTF with --base.")
+@_base_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) -> None:
+    """Will OBJ run on each target layout? Exit 1 if any program would be refused on any."""
+    base_spec = load_spec(base) if base else None
+    targets = [(t, load_spec(t, base=base_spec)) for t in btfs]
+    results = check(read_bytes(obj_path), targets, path=obj_path)
+    if fmt == "json":
+        _out(json.dumps(check_json(results, obj_path), indent=2) + "\n")
+    else:
+        programs = list(results[0].programs) if results else []
+        _out(render("check.txt.j2", results=results, programs=programs,
+                    width=max([len(p) for p in programs] + [7]), col=max([len(r.target) for r in results] + [8])))
+    if refused(results):
+        raise click.exceptions.Exit(1)
+
+
 @cli.group()
 def obj() -> None:
     """Inspect BPF objects."""
@@ -171,7 +194,9 @@ def obj_show(path: str, fmt: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code instead of raising (for tests and ``__main__``)."""
     try:
-        cli.main(args=argv, prog_name="btfmeta", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="btfmeta", standalone_mode=False)
+        if isinstance(rc, int):
+            return rc  # a command's click.exceptions.Exit(code), returned in non-standalone mode
     except CSyntaxError as exc:
         click.echo(exc.render(), err=True)
         return exc.exit_code

@@ -1,0 +1,95 @@
+"""Which instructions of a relocated program can run: constant propagation over the
+control-flow graph, following only the branches that constants allow -- the pruning the
+kernel verifier does for `if (bpf_core_field_exists(...))` guards.  A poisoned CO-RE
+instruction the program can reach makes the verifier refuse it."""
+
+from __future__ import annotations
+
+from ..elf.insn import CALL, LD_IMM64, POISON_IMM, Insn
+
+U64 = 0xFFFFFFFFFFFFFFFF
+_ALU = {0x00: lambda a, b: a + b, 0x10: lambda a, b: a - b, 0x20: lambda a, b: a * b, 0x40: lambda a, b: a | b,
+        0x50: lambda a, b: a & b, 0x60: lambda a, b: a << (b & 63), 0x70: lambda a, b: a >> (b & 63),
+        0xA0: lambda a, b: a ^ b}
+
+
+def _s64(v: int) -> int:
+    return v - (1 << 64) if v >> 63 else v
+
+
+def _cmp(op: int, a: int, b: int, bits: int) -> bool | None:
+    mask = (1 << bits) - 1
+    ua, ub = a & mask, b & mask
+    sa = ua - (1 << bits) if ua >> (bits - 1) else ua
+    sb = ub - (1 << bits) if ub >> (bits - 1) else ub
+    table = {0x10: ua == ub, 0x50: ua != ub, 0x20: ua > ub, 0x30: ua >= ub, 0xA0: ua < ub, 0xB0: ua <= ub,
+             0x40: bool(ua & ub), 0x60: sa > sb, 0x70: sa >= sb, 0xC0: sa < sb, 0xD0: sa <= sb}
+    return table.get(op)
+
+
+def reachable(insns: list[Insn]) -> tuple[set[int], set[int]]:
+    """(reachable instruction indexes, entries of subprograms called from reachable code)."""
+    n = len(insns)
+    states: dict[int, tuple] = {}
+    calls: set[int] = set()
+    work = [(0, (None,) * 11)]
+    while work:
+        pc, regs = work.pop()
+        if not 0 <= pc < n:
+            continue
+        old = states.get(pc)
+        if old is not None:
+            joined = tuple(a if a == b else None for a, b in zip(old, regs, strict=True))
+            if joined == old:
+                continue
+            regs = joined
+        states[pc] = regs
+        insn = insns[pc]
+        cls, op = insn.code & 0x07, insn.code & 0xF0
+        r = list(regs)
+        if insn.code == LD_IMM64:
+            if pc + 1 < n:
+                r[insn.dst] = ((insn.imm & 0xFFFFFFFF) | (insns[pc + 1].imm & 0xFFFFFFFF) << 32) \
+                    if insn.src == 0 else None
+            work.append((pc + 2, tuple(r)))
+            continue
+        if cls in (4, 7):  # ALU, ALU64
+            bits = 64 if cls == 7 else 32
+            src = (insn.imm & U64) if not insn.code & 0x08 else r[insn.src] if insn.src < 11 else None
+            if op == 0xB0:  # mov
+                r[insn.dst] = None if src is None else src & ((1 << bits) - 1)
+            elif op in _ALU and r[insn.dst] is not None and src is not None:
+                r[insn.dst] = _ALU[op](r[insn.dst], src) & ((1 << bits) - 1)
+            else:
+                r[insn.dst] = None
+            work.append((pc + 1, tuple(r)))
+            continue
+        if cls in (5, 6):  # JMP, JMP32
+            if insn.code == CALL:
+                if insn.src == 1:  # bpf-to-bpf call
+                    calls.add(pc + insn.imm + 1)
+                for k in range(6):
+                    r[k] = None
+                work.append((pc + 1, tuple(r)))
+                continue
+            if op == 0x90:  # exit
+                continue
+            if op == 0x00:  # ja
+                work.append((pc + insn.off + 1, regs))
+                continue
+            a = r[insn.dst]
+            b = (insn.imm & U64) if not insn.code & 0x08 else r[insn.src]
+            taken = None if a is None or b is None else _cmp(op, a, b, 64 if cls == 5 else 32)
+            if taken is not False:
+                work.append((pc + insn.off + 1, regs))
+            if taken is not True:
+                work.append((pc + 1, regs))
+            continue
+        if cls in (0, 1):  # LD (legacy), LDX: the destination becomes unknown
+            r[insn.dst] = None
+        work.append((pc + 1, tuple(r)))
+    return set(states), calls
+
+
+def is_poison(insn: Insn) -> bool:
+    return insn.code == CALL and insn.src == 0 and insn.imm == POISON_IMM
