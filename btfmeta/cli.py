@@ -27,6 +27,7 @@ from .objinfo import describe
 from .relocate import RelocationError, relocate_object, report_json
 from .render import bpftool
 from .render.templates import render
+from .resolve import macro_name, resolve
 
 
 def _out(text: str) -> None:
@@ -172,6 +173,22 @@ def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) 
                     width=max([len(p) for p in programs] + [7]), col=max([len(r.target) for r in results] + [8])))
     if refused(results):
         raise click.exceptions.Exit(1)
+
+
+@cli.command("resolve")
+@click.argument("accesses", nargs=-1, required=True, metavar="ACCESS...")
+@click.option("--btf", "btf", required=True, type=click.Path(dir_okay=False), help="The layout's BTF.")
+@_base_option
+@click.option("--format", "fmt", type=click.Choice(["json", "c", "python"]), default="json", show_default=True)
+def resolve_cmd(accesses: tuple[str, ...], btf: str, base: str | None, fmt: str) -> None:
+    """Resolve ACCESS paths (mynic_metadata.rx.ipv4.saddr, xdp_rx_meta.hash, a.b[2]) to offsets
+    and sizes: JSON, C #defines with _Static_asserts, or a Python module."""
+    fields = resolve(load_with_base(btf, base), list(accesses))
+    if fmt == "json":
+        _out(json.dumps({"version": 1, "target": btf, "fields": [f.as_dict() for f in fields]}, indent=2) + "\n")
+        return
+    ctx = [dict(vars(f), macro=macro_name(f.access)) for f in fields]
+    _out(render("resolve.c.j2" if fmt == "c" else "resolve.py.j2", target=btf, fields=ctx))
 
 
 @cli.group()
