@@ -20,6 +20,8 @@ from .cfront.errors import CSyntaxError
 from .check import check, refused
 from .check import to_json as check_json
 from .compile import compile_headers
+from .diff import diff as layout_diff
+from .diff import to_json as diff_json
 from .elf.bpfobj import BpfObject
 from .errors import BtfmetaError
 from .fileio import read_bytes, write_atomic
@@ -172,6 +174,23 @@ def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) 
         _out(render("check.txt.j2", results=results, programs=programs,
                     width=max([len(p) for p in programs] + [7]), col=max([len(r.target) for r in results] + [8])))
     if refused(results):
+        raise click.exceptions.Exit(1)
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", type=click.Path(dir_okay=False))
+@click.argument("types", nargs=-1, metavar="[TYPE]...")
+@_base_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: str) -> None:
+    """What changed from layout OLD to NEW (all named types, or TYPE...); exit 1 if anything did."""
+    diffs = layout_diff(load_with_base(old, base), load_with_base(new, base), list(types) or None)
+    if fmt == "json":
+        _out(json.dumps(diff_json(diffs, old, new), indent=2) + "\n")
+    else:
+        _out(render("diff.txt.j2", diffs=diffs))
+    if diffs:
         raise click.exceptions.Exit(1)
 
 
