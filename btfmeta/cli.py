@@ -28,6 +28,7 @@ from .fileio import read_bytes, write_atomic
 from .objinfo import describe
 from .relocate import RelocationError, relocate_object, report_json
 from .render import bpftool
+from .render.c_dump import dump_c
 from .render.templates import render
 from .resolve import macro_name, resolve
 
@@ -54,14 +55,20 @@ _base_option = click.option("--base", "-B", "base", type=click.Path(dir_okay=Fal
 @btf.command("dump")
 @click.argument("file", type=click.Path(dir_okay=False))
 @_base_option
-@click.option("--format", "fmt", type=click.Choice(["raw", "json"]), default="raw", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["raw", "json", "c"]), default="raw", show_default=True)
 @click.option("--type", "selector", metavar="NAME_OR_ID",
               help="Dump only this type: an id, a name, or 'struct NAME'.")
 def btf_dump(file: str, base: str | None, fmt: str, selector: str | None) -> None:
-    """Dump FILE's types as `bpftool btf dump file FILE` does (-j for json)."""
+    """Dump FILE's types as `bpftool btf dump file FILE [format c]` does (-j for json)."""
     spec = load_with_base(file, base)
     ids = bpftool.resolve_selection(spec, selector)
-    if fmt == "json":
+    if fmt == "c":
+        if selector is None:  # bpftool's C dump of split BTF includes its base's types too
+            ids = list(range(1, spec.type_cnt))
+        parts: list[str] = []
+        dump_c(spec, ids, parts.append)
+        _out("".join(parts))
+    elif fmt == "json":
         _out(json.dumps(bpftool.json_dump(spec, ids), ensure_ascii=False) + "\n")
     else:
         _out("".join(bpftool.raw_dump(spec, ids)))

@@ -1,0 +1,478 @@
+"""BTF as C declarations, as ``bpftool btf dump file F format c`` writes them (libbpf 1.1's
+btf_dump.c): the same type order, forward declarations, ``___N`` renaming of clashing
+names, padding bit-fields, ``__attribute__((packed))`` detection and declarator syntax.
+
+Kept close to btf_dump.c's structure on purpose: its emission order is the contract.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from ..btf import types as T
+from ..btf.kinds import Kind
+from ..btf.spec import Spec
+from ..core.btfutil import resolve_size
+
+NOT_ORDERED, ORDERING, ORDERED = 0, 1, 2
+NOT_EMITTED, EMITTING, EMITTED = 0, 1, 2
+MODS = (Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
+
+HEADER = ("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
+          "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n")
+FOOTER = ("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n"
+          "#endif /* __VMLINUX_H__ */\n")
+
+
+def _pfx(lvl: int) -> str:
+    return "\t" * min(lvl, 18)
+
+
+class CDumper:
+    def __init__(self, btf: Spec, write: Callable[[str], None]):
+        self.btf = btf
+        self.out = write
+        n = btf.type_cnt
+        self.order_state = [NOT_ORDERED] * n
+        self.emit_state = [NOT_EMITTED] * n
+        self.fwd_emitted = [False] * n
+        self.referenced = [False] * n
+        self.names: dict[int, str] = {}
+        self.type_names: dict[str, int] = {}
+        self.ident_names: dict[str, int] = {}
+        self.queue: list[int] = []
+        self._align: dict[int, int] = {}
+        self._mark_referenced()
+
+    def t(self, tid: int) -> T.Type | None:
+        return None if tid == 0 else self.btf.type_by_id(tid)
+
+    def _mark_referenced(self) -> None:
+        ref = self.referenced
+        for tid in range(1, self.btf.type_cnt):
+            t = self.btf.type_by_id(tid)
+            if isinstance(t, T.Array):
+                ref[t.index_type] = ref[t.type] = True
+            else:
+                for r in T.referenced_ids(t):
+                    ref[r] = True
+
+    # -- names -------------------------------------------------------------------------
+
+    @staticmethod
+    def _dups(table: dict[str, int], name: str) -> int:
+        table[name] = table.get(name, 0) + 1
+        return table[name]
+
+    def _resolve_name(self, tid: int, table: dict[str, int]) -> str:
+        t = self.t(tid)
+        if not t.name:
+            return ""
+        cached = self.names.get(tid)
+        if cached is not None:
+            return cached
+        name = t.name
+        if not (isinstance(t, T.Fwd) or (isinstance(t, T.Enum) and not t.values)):
+            dup = self._dups(table, t.name)
+            if dup > 1:
+                name = f"{t.name}___{dup}"
+        self.names[tid] = name
+        return name
+
+    def type_name(self, tid: int) -> str:
+        return self._resolve_name(tid, self.type_names)
+
+    def ident_name(self, tid: int) -> str:
+        return self._resolve_name(tid, self.ident_names)
+
+    # -- alignment (btf__align_of) -----------------------------------------------------------
+
+    def align_of(self, tid: int) -> int:
+        a = self._align.get(tid)
+        if a is None:
+            a = self._align[tid] = self._compute_align(tid)
+        return a
+
+    def _compute_align(self, tid: int) -> int:
+        t = self.t(tid)
+        if isinstance(t, (T.Int, T.Enum, T.Enum64, T.Float)):
+            return min(8, t.size)
+        if isinstance(t, T.Ptr):
+            return 8
+        if isinstance(t, (T.Typedef, T.Volatile, T.Const, T.Restrict, T.TypeTag, T.Array)):
+            return self.align_of(t.type)
+        if isinstance(t, T.Composite):
+            max_align = 1
+            for m in t.members:
+                align = self.align_of(m.type)
+                if align <= 0:
+                    return align
+                max_align = max(max_align, align)
+                if m.bitfield_size == 0 and m.bits_offset % (8 * align):
+                    return 1
+            return 1 if t.size % max_align else max_align
+        return 0
+
+    def is_packed(self, t: T.Struct) -> bool:
+        max_align = 1
+        for m in t.members:
+            align = self.align_of(m.type)
+            if align and m.bitfield_size == 0 and m.bits_offset % (8 * align):
+                return True
+            max_align = max(align, max_align)
+        return t.size % max_align != 0
+
+    # -- ordering ---------------------------------------------------------------------------
+
+    def order(self, tid: int, through_ptr: bool) -> int:
+        if tid == 0 or self.order_state[tid] == ORDERED:
+            return 1  # void and ordered types: "ok for a typedef to be emitted"
+        t = self.t(tid)
+        if self.order_state[tid] == ORDERING:
+            if isinstance(t, T.Composite) and through_ptr and t.name:
+                return 0
+            raise ValueError(f"unsatisfiable type cycle, id:[{tid}]")
+        k = t.kind
+        if k in (Kind.INT, Kind.FLOAT):
+            self.order_state[tid] = ORDERED
+            return 0
+        if k == Kind.PTR:
+            r = self.order(t.type, True)
+            self.order_state[tid] = ORDERED
+            return r
+        if k == Kind.ARRAY:
+            return self.order(t.type, False)
+        if k in (Kind.STRUCT, Kind.UNION):
+            if through_ptr and t.name:
+                return 0
+            self.order_state[tid] = ORDERING
+            for m in t.members:
+                self.order(m.type, False)
+            if t.name:
+                self.queue.append(tid)
+            self.order_state[tid] = ORDERED
+            return 1
+        if k in (Kind.ENUM, Kind.ENUM64, Kind.FWD):
+            if t.name or not self.referenced[tid]:
+                self.queue.append(tid)
+            self.order_state[tid] = ORDERED
+            return 1
+        if k == Kind.TYPEDEF:
+            strong = self.order(t.type, through_ptr)
+            if through_ptr and not strong:
+                return 0
+            self.queue.append(tid)
+            self.order_state[tid] = ORDERED
+            return 1
+        if k in MODS:
+            return self.order(t.type, through_ptr)
+        if k == Kind.FUNC_PROTO:
+            strong = self.order(t.return_type, through_ptr) > 0
+            for p in t.params:
+                if self.order(p.type, through_ptr) > 0:
+                    strong = True
+            return int(strong)
+        self.order_state[tid] = ORDERED  # FUNC, VAR, DATASEC, DECL_TAG
+        return 0
+
+    # -- emission -----------------------------------------------------------------------------
+
+    def dump_type(self, tid: int) -> None:
+        self.queue = []
+        self.order(tid, False)
+        for q in self.queue:
+            self.emit_type(q, 0)
+
+    def emit_type(self, tid: int, cont_id: int) -> None:
+        if tid == 0 or self.emit_state[tid] == EMITTED:
+            return
+        t = self.t(tid)
+        k = t.kind
+        top = cont_id == 0
+        if self.emit_state[tid] == EMITTING:
+            if self.fwd_emitted[tid]:
+                return
+            if k in (Kind.STRUCT, Kind.UNION):
+                if tid == cont_id or not t.name:
+                    return
+                self.out(self.struct_fwd(tid, t) + ";\n\n")
+                self.fwd_emitted[tid] = True
+            elif k == Kind.TYPEDEF:
+                if not self._blacklisted(t):
+                    self.out(self.typedef_def(tid, t, 0) + ";\n\n")
+                self.fwd_emitted[tid] = True
+            return
+        if k == Kind.INT:
+            self.emit_state[tid] = EMITTED
+        elif k in (Kind.ENUM, Kind.ENUM64):
+            if top:
+                self.out(self.enum_def(tid, t, 0) + ";\n\n")
+            self.emit_state[tid] = EMITTED
+        elif k in (Kind.PTR, *MODS, Kind.ARRAY):
+            self.emit_type(t.type, cont_id)
+        elif k == Kind.FWD:
+            self.out(self.fwd_def(tid, t) + ";\n\n")
+            self.emit_state[tid] = EMITTED
+        elif k == Kind.TYPEDEF:
+            self.emit_state[tid] = EMITTING
+            self.emit_type(t.type, tid)
+            if not self.fwd_emitted[tid] and not self._blacklisted(t):
+                self.out(self.typedef_def(tid, t, 0) + ";\n\n")
+            self.emit_state[tid] = EMITTED
+        elif k in (Kind.STRUCT, Kind.UNION):
+            self.emit_state[tid] = EMITTING
+            if top or not t.name:
+                new_cont = cont_id if not t.name else tid
+                for m in t.members:
+                    self.emit_type(m.type, new_cont)
+            elif not self.fwd_emitted[tid] and tid != cont_id:
+                self.out(self.struct_fwd(tid, t) + ";\n\n")
+                self.fwd_emitted[tid] = True
+            if top:
+                self.out(self.struct_def(tid, t, 0) + ";\n\n")
+                self.emit_state[tid] = EMITTED
+            else:
+                self.emit_state[tid] = NOT_EMITTED
+        elif k == Kind.FUNC_PROTO:
+            self.emit_type(t.return_type, cont_id)
+            for p in t.params:
+                self.emit_type(p.type, cont_id)
+
+    @staticmethod
+    def _blacklisted(t: T.Typedef) -> bool:
+        return t.name == "__builtin_va_list"
+
+    def struct_fwd(self, tid: int, t) -> str:
+        name = self.type_name(tid)
+        return f"{'struct' if t.kind == Kind.STRUCT else 'union'}{' ' if t.name else ''}{name}"
+
+    def fwd_def(self, tid: int, t: T.Fwd) -> str:
+        return f"{'union' if t.is_union else 'struct'} {self.type_name(tid)}"
+
+    def typedef_def(self, tid: int, t: T.Typedef, lvl: int) -> str:
+        name = self.ident_name(tid)
+        if t.type == 0 and name == "__gnuc_va_list":
+            return "typedef __builtin_va_list __gnuc_va_list"
+        return "typedef " + self.type_decl(t.type, name, lvl)
+
+    def enum_def(self, tid: int, t, lvl: int) -> str:
+        out = [f"enum{' ' if t.name else ''}{self.type_name(tid)}"]
+        if not t.values:
+            return out[0]
+        out.append(" {")
+        is64 = t.kind == Kind.ENUM64
+        for v in t.values:
+            dup = self._dups(self.ident_names, v.name)
+            name = f"{v.name}___{dup}" if dup > 1 else v.name
+            if is64:
+                value = f"{v.value}LL" if t.signed else f"{v.value & 0xFFFFFFFFFFFFFFFF}ULL"
+            else:
+                value = str(v.value if t.signed else v.value & 0xFFFFFFFF)
+            out.append(f"\n{_pfx(lvl + 1)}{name} = {value},")
+        out.append(f"\n{_pfx(lvl)}}}")
+        return "".join(out)  # libbpf 1.1 adds no mode(byte)/mode(word) for odd enum sizes
+
+    def struct_def(self, tid: int, t, lvl: int) -> str:
+        is_struct = t.kind == Kind.STRUCT
+        align = self.align_of(tid)
+        packed = self.is_packed(t) if is_struct else False
+        out = [f"{'struct' if is_struct else 'union'}{' ' if t.name else ''}{self.type_name(tid)} {{"]
+        off = 0
+        prev_bitfield = False
+        for m in t.members:
+            m_sz = m.bitfield_size
+            m_off = m.bits_offset
+            m_align = 1 if packed else self.align_of(m.type)
+            out.append(self.bit_padding(off, m_off, m_align, prev_bitfield and m_sz != 0, lvl + 1))
+            out.append(f"\n{_pfx(lvl + 1)}" + self.type_decl(m.type, m.name, lvl + 1))
+            if m_sz:
+                out.append(f": {m_sz}")
+                off = m_off + m_sz
+                prev_bitfield = True
+            else:
+                try:
+                    size = max(0, resolve_size(self.btf, m.type))
+                except Exception:
+                    size = 0
+                off = m_off + size * 8
+                prev_bitfield = False
+            out.append(";")
+        if is_struct:
+            out.append(self.bit_padding(off, t.size * 8, align, False, lvl + 1))
+        if t.members or t.size:
+            out.append(f"\n{_pfx(lvl)}}}")
+        else:
+            out.append("}")  # keeps `struct empty {}` on one line
+        if packed:
+            out.append(" __attribute__((packed))")
+        return "".join(out)
+
+    @staticmethod
+    def bit_padding(cur: int, nxt: int, next_align: int, in_bitfield: bool, lvl: int) -> str:
+        """btf_dump_emit_bit_padding: explicit `<type>: N;` fillers where alignment will not do."""
+        if cur >= nxt:
+            return ""
+        out = []
+        pads = (("long", 64), ("int", 32), ("short", 16), ("char", 8))
+        pad_type, pad_bits = pads[-1]
+        new_off = cur
+        for pad in pads:  # the widest type whose alignment boundary still fits before nxt
+            pad_type, pad_bits = pad
+            new_off = -(-cur // pad_bits) * pad_bits
+            if new_off <= nxt:
+                break
+        if cur < new_off <= nxt:
+            if in_bitfield or (new_off == nxt and -(-cur // (next_align * 8)) * next_align * 8 != new_off) or \
+                    (new_off != nxt and nxt - new_off <= new_off - cur):
+                out.append(f"\n{_pfx(lvl)}{pad_type}: {new_off - cur if in_bitfield else 0};")
+            cur = new_off
+        while cur != nxt:
+            bits = min(nxt - cur, pad_bits)
+            if bits == pad_bits:
+                out.append(f"\n{_pfx(lvl)}{pad_type}: {pad_bits};")
+                cur += bits
+                continue
+            for name, size in reversed(pads):
+                if size >= bits:
+                    out.append(f"\n{_pfx(lvl)}{name}: {bits};")
+                    cur += bits
+                    break
+        return "".join(out)
+
+    # -- declarators (btf_dump_emit_type_decl / _chain) -------------------------------------------
+
+    def type_decl(self, tid: int, fname: str, lvl: int) -> str:
+        stack = []
+        while True:
+            stack.append(tid)
+            t = self.t(tid)
+            if t is None:
+                break
+            k = t.kind
+            if k in (Kind.PTR, *MODS):
+                tid = t.type
+            elif k == Kind.FUNC_PROTO:
+                tid = t.return_type
+            elif k == Kind.ARRAY:
+                tid = t.type
+            else:
+                break
+        out: list[str] = []
+        self._chain(stack, fname, lvl, out)
+        return "".join(out)
+
+    def _mods(self, stack: list[int], out: list[str]) -> None:
+        while stack:
+            t = self.t(stack[-1])
+            if t is None or t.kind not in (Kind.VOLATILE, Kind.CONST, Kind.RESTRICT):
+                return
+            out.append({Kind.VOLATILE: "volatile ", Kind.CONST: "const ", Kind.RESTRICT: "restrict "}[t.kind])
+            stack.pop()
+
+    def _drop_mods(self, stack: list[int]) -> None:
+        while stack:
+            t = self.t(stack[-1])
+            if t is None or t.kind not in MODS:
+                return
+            stack.pop()
+
+    @staticmethod
+    def _name(out: list[str], fname: str, last_was_ptr: bool) -> None:
+        out.append((" " if fname and not last_was_ptr else "") + fname)
+
+    def _chain(self, stack: list[int], fname: str, lvl: int, out: list[str]) -> None:
+        last_was_ptr = True
+        while stack:
+            tid = stack.pop()
+            if tid == 0:
+                self._mods(stack, out)
+                out.append("void")
+                last_was_ptr = False
+                continue
+            t = self.t(tid)
+            k = t.kind
+            if k in (Kind.INT, Kind.FLOAT):
+                self._mods(stack, out)
+                out.append(t.name)
+            elif k in (Kind.STRUCT, Kind.UNION):
+                self._mods(stack, out)
+                out.append(self.struct_def(tid, t, lvl) if not t.name else self.struct_fwd(tid, t))
+            elif k in (Kind.ENUM, Kind.ENUM64):
+                self._mods(stack, out)
+                out.append(self.enum_def(tid, t, lvl) if not t.name else f"enum {self.type_name(tid)}")
+            elif k == Kind.FWD:
+                self._mods(stack, out)
+                out.append(self.fwd_def(tid, t))
+            elif k == Kind.TYPEDEF:
+                self._mods(stack, out)
+                out.append(self.ident_name(tid))
+            elif k == Kind.PTR:
+                out.append("*" if last_was_ptr else " *")
+            elif k == Kind.VOLATILE:
+                out.append(" volatile")
+            elif k == Kind.CONST:
+                out.append(" const")
+            elif k == Kind.RESTRICT:
+                out.append(" restrict")
+            elif k == Kind.TYPE_TAG:
+                self._mods(stack, out)
+                out.append(f' __attribute__((btf_type_tag("{t.name}")))')
+            elif k == Kind.ARRAY:
+                self._drop_mods(stack)
+                if not stack:
+                    self._name(out, fname, last_was_ptr)
+                    out.append(f"[{t.nelems}]")
+                    return
+                nxt = self.t(stack[-1])
+                multidim = nxt is not None and nxt.kind == Kind.ARRAY
+                if fname and not last_was_ptr:
+                    out.append(" ")
+                if not multidim:
+                    out.append("(")
+                self._chain(stack, fname, lvl, out)
+                if not multidim:
+                    out.append(")")
+                out.append(f"[{t.nelems}]")
+                return
+            elif k == Kind.FUNC_PROTO:
+                self._drop_mods(stack)
+                if stack:
+                    out.append(" (")
+                    self._chain(stack, fname, lvl, out)
+                    out.append(")")
+                else:
+                    self._name(out, fname, last_was_ptr)
+                out.append("(")
+                params = t.params
+                if not params:
+                    out.append("void)")
+                    return
+                if len(params) == 1 and params[0].type == 0:
+                    out.append(")")
+                    return
+                for i, p in enumerate(params):
+                    if i:
+                        out.append(", ")
+                    if i == len(params) - 1 and p.type == 0:
+                        out.append("...")
+                        break
+                    out.append(self.type_decl(p.type, p.name, lvl))
+                out.append(")")
+                return
+            last_was_ptr = k == Kind.PTR
+        self._name(out, fname, last_was_ptr)
+
+
+def dump_c(btf: Spec, ids: list[int], write: Callable[[str], None]) -> None:
+    """``bpftool btf dump ... format c`` for ``ids`` (all own types by default)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 50_000))
+    try:
+        d = CDumper(btf, write)
+        write(HEADER)
+        for tid in ids:
+            d.dump_type(tid)
+        write(FOOTER)
+    finally:
+        sys.setrecursionlimit(limit)
