@@ -178,8 +178,9 @@ def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) 
         _out(json.dumps(check_json(results, obj_path), indent=2) + "\n")
     else:
         programs = list(results[0].programs) if results else []
-        _out(render("check.txt.j2", results=results, programs=programs,
-                    width=max([len(p) for p in programs] + [7]), col=max([len(r.target) for r in results] + [8])))
+        text = render("check.txt.j2", results=results, programs=programs,
+                      width=max([len(p) for p in programs] + [7]), col=max([len(r.target) for r in results] + [8]))
+        _out("\n".join(line.rstrip() for line in text.split("\n")))
     if refused(results):
         raise click.exceptions.Exit(1)
 

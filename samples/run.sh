@@ -38,3 +38,12 @@ fi
 # a program that reads a field v2 dropped without checking: relocated, its access poisoned (see the report)
 btfmeta relocate xdp_mynic_unguarded.bpf.o --btf "$out/mynic_v2.btf" -o "$out/unguarded.v2.o" --report - |
 	grep -E '"(local_spec|result|reason)"' | sort | uniq -c
+# 5. will the programs run on each layout? (exit 1: some program would be refused)
+btfmeta compile mynic_metadata_minimal.h -o "$out/mynic_minimal.btf"
+btfmeta check xdp_mynic.bpf.o --btf "$out/mynic_v1.btf" --btf "$out/mynic_v2.btf" --btf "$out/mynic_minimal.btf"
+btfmeta check xdp_mynic_unguarded.bpf.o --btf "$out/mynic_v1.btf" --btf "$out/mynic_v2.btf" || true
+# 6. what changed from v1 to v2, where the fields are, and the layouts as C
+btfmeta diff "$out/mynic_v1.btf" "$out/mynic_v2.btf" mynic_metadata || true
+btfmeta resolve mynic_metadata.hash mynic_metadata.vlan_tci mynic_metadata.rx.ipv4.saddr \
+	--btf "$out/mynic_v2.btf" --format c
+btfmeta btf dump "$out/mynic_v2.btf" --format c > "$out/mynic_v2.h"
