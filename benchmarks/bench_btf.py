@@ -22,22 +22,15 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from timing import best  # benchmarks/timing.py
 
 from btfmeta import Kind, load_spec
 from btfmeta.render.bpftool import raw_dump
 
 DEFAULT_VMLINUX = Path(__file__).resolve().parents[2] / "shared/btf/debian-6.1.0-56/vmlinux.btf"
 
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def ours_open_lookup(path: Path, through_pointers: bool) -> None:

@@ -14,21 +14,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import best  # benchmarks/timing.py
 
 from btfmeta.compile import compile_headers
 
 DEFAULT_VMLINUX = Path(__file__).resolve().parents[2] / "shared/btf/debian-6.1.0-56/vmlinux.btf"
 
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> int:

@@ -17,20 +17,12 @@ import click
 from .btf import load_spec, load_with_base
 from .btf.load import SYSFS_BTF
 from .cfront.errors import CSyntaxError
-from .check import check, refused
-from .check import to_json as check_json
-from .compile import compile_headers
-from .diff import diff as layout_diff
-from .diff import to_json as diff_json
-from .elf.bpfobj import BpfObject
 from .errors import BtfmetaError
 from .fileio import read_bytes, write_atomic
-from .objinfo import describe
-from .relocate import RelocationError, relocate_object, report_json
 from .render import bpftool
-from .render.c_dump import dump_c
-from .render.templates import render
-from .resolve import macro_name, resolve
+
+# Each command imports what only it needs (the C front end, CO-RE, jinja2) when it runs,
+# so that `btfmeta btf dump` does not pay for loading the grammar machinery.
 
 
 def _out(text: str) -> None:
@@ -60,6 +52,8 @@ _base_option = click.option("--base", "-B", "base", type=click.Path(dir_okay=Fal
               help="Dump only this type: an id, a name, or 'struct NAME'.")
 def btf_dump(file: str, base: str | None, fmt: str, selector: str | None) -> None:
     """Dump FILE's types as `bpftool btf dump file FILE [format c]` does (-j for json)."""
+    from .render.c_dump import dump_c
+
     spec = load_with_base(file, base)
     ids = bpftool.resolve_selection(spec, selector)
     if fmt == "c":
@@ -97,6 +91,8 @@ def btf_copy(file: str, output: str, base: str | None, endian: str | None) -> No
 def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include_dirs: tuple[str, ...],
                 defines: tuple[str, ...], target: str) -> None:
     """Compile C HEADERS (one translation unit) to BTF, as clang-19 -g -target bpf would."""
+    from .compile import compile_headers
+
     base_spec = load_spec(base) if base else None
     macros = dict(([*d.split("=", 1), "1"])[:2] for d in defines)
     spec = compile_headers(list(headers), include_dirs=include_dirs, defines=macros, target=target,
@@ -143,6 +139,8 @@ def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None
                  report: str | None) -> None:
     """Apply OBJ's CO-RE relocations against a target BTF, as libbpf 1.1.2 would, and write
     the patched object (applied records removed from .BTF.ext)."""
+    from .relocate import RelocationError, relocate_object, report_json
+
     target, target_name = _target_btf(btf, base, module, nic)
     try:
         result = relocate_object(read_bytes(obj), target, path=obj)
@@ -171,6 +169,10 @@ def _write_report(dest: str, doc: dict) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) -> None:
     """Will OBJ run on each target layout? Exit 1 if any program would be refused on any."""
+    from .check import check, refused
+    from .check import to_json as check_json
+    from .render.templates import render
+
     base_spec = load_spec(base) if base else None
     targets = [(t, load_spec(t, base=base_spec)) for t in btfs]
     results = check(read_bytes(obj_path), targets, path=obj_path)
@@ -193,6 +195,10 @@ def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) 
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: str) -> None:
     """What changed from layout OLD to NEW (all named types, or TYPE...); exit 1 if anything did."""
+    from .diff import diff as layout_diff
+    from .diff import to_json as diff_json
+    from .render.templates import render
+
     diffs = layout_diff(load_with_base(old, base), load_with_base(new, base), list(types) or None)
     if fmt == "json":
         _out(json.dumps(diff_json(diffs, old, new), indent=2) + "\n")
@@ -210,6 +216,9 @@ def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: 
 def resolve_cmd(accesses: tuple[str, ...], btf: str, base: str | None, fmt: str) -> None:
     """Resolve ACCESS paths (mynic_metadata.rx.ipv4.saddr, xdp_rx_meta.hash, a.b[2]) to offsets
     and sizes: JSON, C #defines with _Static_asserts, or a Python module."""
+    from .render.templates import render
+    from .resolve import macro_name, resolve
+
     fields = resolve(load_with_base(btf, base), list(accesses))
     if fmt == "json":
         _out(json.dumps({"version": 1, "target": btf, "fields": [f.as_dict() for f in fields]}, indent=2) + "\n")
@@ -228,6 +237,10 @@ def obj() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def obj_show(path: str, fmt: str) -> None:
     """List OBJ's programs, BTF-defined maps and CO-RE relocations (llvm-objdump's notation)."""
+    from .elf.bpfobj import BpfObject
+    from .objinfo import describe
+    from .render.templates import render
+
     info = describe(BpfObject.parse(read_bytes(path), path=path))
     if fmt == "json":
         _out(json.dumps(info, indent=2) + "\n")

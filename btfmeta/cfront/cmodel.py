@@ -70,8 +70,26 @@ class Array(CType):
         return self.count is not None
 
 
+class _SameLayout(CType):
+    """A type with its ``base``'s size, alignment and completeness (qualifiers, type tags)."""
+
+    base: CType
+
+    @property
+    def size(self) -> int:  # type: ignore[override]
+        return self.base.size
+
+    @property
+    def align(self) -> int:  # type: ignore[override]
+        return self.base.align
+
+    @property
+    def complete(self) -> bool:
+        return self.base.complete
+
+
 @dataclass(eq=False)
-class Qualified(CType):
+class Qualified(_SameLayout):
     """const/volatile/restrict on ``base`` (BTF: CONST, VOLATILE, RESTRICT records)."""
 
     base: CType
@@ -79,35 +97,11 @@ class Qualified(CType):
     volatile: bool = False
     restrict: bool = False
 
-    @property
-    def size(self) -> int:  # type: ignore[override]
-        return self.base.size
-
-    @property
-    def align(self) -> int:  # type: ignore[override]
-        return self.base.align
-
-    @property
-    def complete(self) -> bool:
-        return self.base.complete
-
 
 @dataclass(eq=False)
-class TypeTagged(CType):
+class TypeTagged(_SameLayout):
     base: CType
     tag: str
-
-    @property
-    def size(self) -> int:  # type: ignore[override]
-        return self.base.size
-
-    @property
-    def align(self) -> int:  # type: ignore[override]
-        return self.base.align
-
-    @property
-    def complete(self) -> bool:
-        return self.base.complete
 
 
 @dataclass(eq=False)
