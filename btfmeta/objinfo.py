@@ -109,5 +109,5 @@ def describe(obj: BpfObject) -> dict[str, Any]:
                                     "text": relocation_text(obj.btf, rec)})
     order = {cs.name: cs.index for cs in obj.sections.values()}
     relocations.sort(key=lambda r: (order.get(r["section"], 1 << 30), r["insn"]))  # file order, as objdump
-    return {"path": obj.path, "big_endian": obj.big_endian, "btf_types": len(obj.btf), "programs": programs,
-            "maps": maps(obj), "relocations": relocations}
+    return {"path": obj.path, "big_endian": obj.big_endian, "license": obj.license, "btf_types": len(obj.btf),
+            "programs": programs, "maps": maps(obj), "relocations": relocations}

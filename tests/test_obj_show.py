@@ -32,7 +32,7 @@ def test_samples_like_llvm_objdump(name):
     path = REPO / "samples" / name
     assert ours_core(path) == objdump_core(path)
     text = run_cli("obj", "show", str(path)).stdout.decode()
-    assert "read_csum_level" in text and "CO-RE <byte_off>" in text
+    assert "read_csum_level" in text and "CO-RE <byte_off>" in text and "license GPL" in text
 
 
 def test_generated_programs_like_llvm_objdump(tmp_path, clang):

@@ -46,6 +46,7 @@ class BpfObject:
     btf: Spec
     btf_ext: BtfExt | None
     btf_ext_range: tuple[int, int] | None  # (file offset, size)
+    license: str | None = None  # the "license" section's string, as the kernel will see it
 
     @classmethod
     def parse(cls, data: bytes, *, path: str | None = None) -> BpfObject:
@@ -70,6 +71,7 @@ class BpfObject:
         by_index: dict[int, CodeSection] = {}
         btf_data = ext_data = None
         ext_range = None
+        license_ = None
         for idx, sec in enumerate(elf.iter_sections()):
             name = sec.name
             off, size = sec["sh_offset"], sec["sh_size"]
@@ -80,6 +82,8 @@ class BpfObject:
             elif name == ".BTF.ext":
                 ext_data = data[off:off + size]
                 ext_range = (off, size)
+            elif name == "license":
+                license_ = data[off:off + size].split(b"\0", 1)[0].decode("utf-8", "replace")
             elif sec["sh_type"] == "SHT_PROGBITS" and sec["sh_flags"] & SHF_EXECINSTR and size:
                 if size % INSN_SIZE:
                     raise ELFFormatError(f"code section {name} size {size} is not a multiple of 8",
@@ -102,7 +106,7 @@ class BpfObject:
             cs.programs.sort(key=lambda p: p.start)
         btf = Spec.parse(btf_data, path=f"{path or '<object>'}(.BTF)")
         ext = parse_btf_ext(ext_data, path=path) if ext_data else None
-        return cls(data, path, big, sections, btf, ext, ext_range)
+        return cls(data, path, big, sections, btf, ext, ext_range, license_)
 
     def program_at(self, section: str, index: int) -> Program | None:
         cs = self.sections.get(section)
