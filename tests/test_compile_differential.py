@@ -70,3 +70,25 @@ def test_samples_match_clang(tmp_path, clang, name):
     names = [f"{t.kind.name.lower()} {t.name}" if not isinstance(t, T.Typedef) else t.name
              for _, t in ours if t.name and isinstance(t, (T.Struct, T.Union, T.Enum, T.Typedef))]
     check_header(clang, header, names, workdir=tmp_path)
+
+
+def test_system_uapi_headers(tmp_path, clang):
+    """Real kernel UAPI headers from /usr/include (linux/bpf.h, if_ether.h, ip.h, ipv6.h)."""
+    from .conftest import need
+
+    need(Path("/usr/include/linux/bpf.h").is_file(), "linux-libc-dev headers not installed")
+    header = tmp_path / "sys.h"
+    header.write_text("#include <linux/types.h>\n#include <linux/if_ether.h>\n#include <linux/ip.h>\n"
+                      "#include <linux/ipv6.h>\n#include <linux/bpf.h>\n"
+                      "struct meta { struct ethhdr eth; struct iphdr ip; __u64 ts; };\n")
+    dirs = ["/usr/include", "/usr/include/x86_64-linux-gnu"]
+    ours = compile_headers([str(header)], include_dirs=dirs)
+    use = tmp_path / "use.c"
+    use.write_text(f'#include "{header}"\nstruct meta *a; struct xdp_md *b; union bpf_attr *c; '
+                   "struct bpf_prog_info *d; struct ipv6hdr *e;\n")
+    obj = tmp_path / "use.o"
+    subprocess.run([clang, "-g", "-target", "bpf", *[f"-I{d}" for d in dirs[1:]], "-c", str(use), "-o", str(obj)],
+                   check=True)
+    theirs = Spec.parse(btf_bytes(obj.read_bytes(), str(obj)))
+    assert not diff_named(theirs, ours)
+    assert len(ours) > 300
