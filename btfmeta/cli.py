@@ -208,6 +208,21 @@ def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: 
         raise click.exceptions.Exit(1)
 
 
+@cli.command("layout")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("types", nargs=-1, metavar="[TYPE]...")
+@_base_option
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@click.option("--cacheline", type=click.IntRange(1), default=64, show_default=True)
+def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, cacheline: int) -> None:
+    """Layouts of FILE's structs and unions (all, or TYPE...: NAME, 'struct NAME') as JSON
+    (schema version 1: members with byte/bit offsets and sizes, nesting, holes, padding)."""
+    from .layout import layout
+
+    doc = layout(load_with_base(file, base), list(types) or None, cacheline=cacheline)
+    _out(json.dumps(doc, indent=2) + "\n")
+
+
 @cli.command("resolve")
 @click.argument("accesses", nargs=-1, required=True, metavar="ACCESS...")
 @click.option("--btf", "btf", required=True, type=click.Path(dir_okay=False), help="The layout's BTF.")

@@ -1,0 +1,118 @@
+"""``layout``: the layout of structs and unions as data -- every member's byte and bit
+offset, size, resolved type, nested anonymous members, holes, bit holes, padding and
+cachelines -- in a versioned JSON schema (``SCHEMA_VERSION``) for tools and AF_XDP readers.
+
+Schema (version 1)::
+
+    {"version": 1, "target": str, "cacheline": int,
+     "types": [{"kind": "struct"|"union", "name": str, "id": int, "size": int,
+                "alignment": int, "packed": bool, "cachelines": int, "members": [MEMBER...],
+                "holes": [{"offset": int, "size": int}], "bit_holes": [{"offset": int, "bit_offset": int,
+                "bits": int}], "padding": int, "bit_padding": int, "sum_members": int,
+                "sum_bitfield_bits": int}]}
+    MEMBER = {"name": str, "type": str, "offset": int, "size": int, "bit_offset": int,
+              "bit_size": int, "cacheline": int, "members": [MEMBER...]   # anonymous/inline types}
+
+Offsets are from the start of the outermost type; ``bit_offset`` is absolute in bits, and
+for a bit-field ``offset`` is the byte holding its first bit. Holes, padding and sums count
+a bit-field as occupying its storage unit, as pahole does (``bit_padding``: unused bits of
+the last unit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .btf import types as T
+from .btf.spec import Spec
+from .core.btfutil import resolve_size, skip_mods_and_typedefs
+from .errors import TypeLookupError
+from .objinfo import _type_name
+from .render.c_dump import CDumper
+
+SCHEMA_VERSION = 1
+
+
+def _size(btf: Spec, tid: int) -> int:
+    try:
+        return resolve_size(btf, tid)
+    except Exception:
+        return 0
+
+
+def _members(btf: Spec, comp: T.Struct | T.Union, base_bits: int, cacheline: int) -> list[dict[str, Any]]:
+    out = []
+    for m in comp.members:
+        bit = base_bits + m.bits_offset
+        _, mt = skip_mods_and_typedefs(btf, m.type)
+        entry = {"name": m.name, "type": _type_name(btf, m.type), "offset": bit // 8,
+                 "size": 0 if m.bitfield_size else _size(btf, m.type), "bit_offset": bit,
+                 "bit_size": m.bitfield_size, "cacheline": bit // 8 // cacheline, "members": []}
+        if isinstance(mt, T.Composite) and not mt.name:  # inline (anonymous) struct/union: expand
+            entry["members"] = _members(btf, mt, bit, cacheline)
+        out.append(entry)
+    return out
+
+
+def _gaps(t: T.Struct | T.Union, btf: Spec) -> dict[str, Any]:
+    """Holes, bit holes, padding and sums over the top-level members, counted the way pahole
+    does: a bit-field occupies its whole storage unit (the size of its type)."""
+    holes, bit_holes = [], []
+    used_end = unit_end = 0
+    sum_bytes = sum_bits = 0
+    bitfield = False
+    for m in t.members:
+        size = _size(btf, m.type)
+        start = m.bits_offset
+        if m.bitfield_size:
+            sum_bits += m.bitfield_size
+            unit = max(size, 1) * 8
+            m_used, m_unit_end = start + m.bitfield_size, start // unit * unit + unit
+        else:
+            sum_bytes += size
+            m_used = m_unit_end = start + size * 8
+        if isinstance(t, T.Struct):
+            if start >= unit_end:
+                if bitfield and unit_end > used_end:
+                    bit_holes.append({"offset": used_end // 8, "bit_offset": used_end, "bits": unit_end - used_end})
+                if start - unit_end >= 8:
+                    holes.append({"offset": unit_end // 8, "size": (start - unit_end) // 8})
+            elif start > used_end:
+                bit_holes.append({"offset": used_end // 8, "bit_offset": used_end, "bits": start - used_end})
+            # a bit-field sharing the previous unit extends it; anything else starts afresh
+            shares = bool(m.bitfield_size) and start < unit_end
+            used_end, unit_end = m_used, max(unit_end, m_unit_end) if shares else m_unit_end
+        else:
+            used_end, unit_end = max(used_end, m_used), max(unit_end, m_unit_end)
+        bitfield = bool(m.bitfield_size)
+    trailing_bits = unit_end - used_end if bitfield and isinstance(t, T.Struct) else 0
+    padding = t.size - unit_end // 8 if isinstance(t, T.Struct) else 0
+    return {"holes": holes, "bit_holes": bit_holes, "padding": max(padding, 0), "bit_padding": trailing_bits,
+            "sum_members": sum_bytes, "sum_bitfield_bits": sum_bits}
+
+
+def layout(btf: Spec, names: list[str] | None = None, *, cacheline: int = 64) -> dict[str, Any]:
+    """Layouts of the named structs/unions (all of this BTF's own named ones if ``names`` is None)."""
+    if names:
+        ids = []
+        for n in names:
+            kind, _, name = n.rpartition(" ")
+            found = [i for i in btf.find_by_name(name) if isinstance(btf.type_by_id(i), T.Composite)
+                     and (not kind or btf.type_by_id(i).kind.name.lower() == kind)]
+            if not found:
+                raise TypeLookupError(f"no struct or union named '{n}'", path=btf.path)
+            ids += found
+    else:
+        ids = [tid for tid, t in btf if isinstance(t, T.Composite) and t.name]
+    dumper = CDumper(btf, lambda _: None)  # btf__align_of and libbpf's packed detection
+    types = []
+    for tid in ids:
+        t = btf.type_by_id(tid)
+        types.append({
+            "kind": t.kind.name.lower(), "name": t.name, "id": tid, "size": t.size,
+            "alignment": dumper.align_of(tid),
+            "packed": dumper.is_packed(t) if isinstance(t, T.Struct) else False,
+            "cachelines": -(-t.size // cacheline), "members": _members(btf, t, 0, cacheline),
+            **_gaps(t, btf),
+        })
+    return {"version": SCHEMA_VERSION, "target": btf.path, "cacheline": cacheline, "types": types}
