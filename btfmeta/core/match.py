@@ -80,9 +80,13 @@ def types_are_compat(local: Spec, lid: int, targ: Spec, tid: int, level: int, lo
                     return r
             lid, tid = lt.return_type, tt.return_type
             continue
-        log(f"unexpected kind {kind_str(lt)} relocated, local [{lid}], target [{tid}]", warn=True)
-        return 0
-    raise CoreError(-errno.EINVAL)
+        return _unexpected_kind(log, lt, lid, tid)
+    raise CoreError(-errno.EINVAL)  # the 32-step depth budget ran out
+
+
+def _unexpected_kind(log, lt, lid: int, tid: int) -> int:
+    log(f"unexpected kind {kind_str(lt)} relocated, local [{lid}], target [{tid}]", warn=True)
+    return 0
 
 
 def _names_match(a: str, b: str) -> bool:
@@ -166,9 +170,8 @@ def types_match(local: Spec, lid: int, targ: Spec, tid: int, behind_ptr: bool, l
                     return r
             lid, tid = lt.return_type, tt.return_type
             continue
-        log(f"unexpected kind {kind_str(lt)} relocated, local [{lid}], target [{tid}]", warn=True)
-        return 0
-    raise CoreError(-errno.EINVAL)
+        return _unexpected_kind(log, lt, lid, tid)
+    raise CoreError(-errno.EINVAL)  # the 32-step depth budget ran out
 
 
 def _match_member(local: Spec, lacc: Accessor, targ: Spec, tid: int, ts: CoreSpec) -> tuple[int, int]:
