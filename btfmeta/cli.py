@@ -212,15 +212,20 @@ def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: 
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("types", nargs=-1, metavar="[TYPE]...")
 @_base_option
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--cacheline", type=click.IntRange(1), default=64, show_default=True)
 def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, cacheline: int) -> None:
-    """Layouts of FILE's structs and unions (all, or TYPE...: NAME, 'struct NAME') as JSON
-    (schema version 1: members with byte/bit offsets and sizes, nesting, holes, padding)."""
-    from .layout import layout
+    """Layouts of FILE's structs and unions (all, or TYPE...: NAME, 'struct NAME'): text as
+    `pahole -F btf -C TYPE` prints it, or JSON (schema version 1)."""
+    from .layout import layout, select
+    from .render.pahole import Pahole
 
-    doc = layout(load_with_base(file, base), list(types) or None, cacheline=cacheline)
-    _out(json.dumps(doc, indent=2) + "\n")
+    spec = load_with_base(file, base)
+    if fmt == "json":
+        _out(json.dumps(layout(spec, list(types) or None, cacheline=cacheline), indent=2) + "\n")
+        return
+    view = Pahole(spec, cacheline)
+    _out("".join(view.render(tid) for tid in select(spec, list(types) or None)))
 
 
 @cli.command("resolve")

@@ -91,19 +91,24 @@ def _gaps(t: T.Struct | T.Union, btf: Spec) -> dict[str, Any]:
             "sum_members": sum_bytes, "sum_bitfield_bits": sum_bits}
 
 
+def select(btf: Spec, names: list[str] | None) -> list[int]:
+    """Ids of the named structs/unions ('NAME' or 'struct NAME'), or all of this BTF's own."""
+    if not names:
+        return [tid for tid, t in btf if isinstance(t, T.Composite) and t.name]
+    ids = []
+    for n in names:
+        kind, _, name = n.rpartition(" ")
+        found = [i for i in btf.find_by_name(name) if isinstance(btf.type_by_id(i), T.Composite)
+                 and (not kind or btf.type_by_id(i).kind.name.lower() == kind)]
+        if not found:
+            raise TypeLookupError(f"no struct or union named '{n}'", path=btf.path)
+        ids += found
+    return ids
+
+
 def layout(btf: Spec, names: list[str] | None = None, *, cacheline: int = 64) -> dict[str, Any]:
     """Layouts of the named structs/unions (all of this BTF's own named ones if ``names`` is None)."""
-    if names:
-        ids = []
-        for n in names:
-            kind, _, name = n.rpartition(" ")
-            found = [i for i in btf.find_by_name(name) if isinstance(btf.type_by_id(i), T.Composite)
-                     and (not kind or btf.type_by_id(i).kind.name.lower() == kind)]
-            if not found:
-                raise TypeLookupError(f"no struct or union named '{n}'", path=btf.path)
-            ids += found
-    else:
-        ids = [tid for tid, t in btf if isinstance(t, T.Composite) and t.name]
+    ids = select(btf, names)
     dumper = CDumper(btf, lambda _: None)  # btf__align_of and libbpf's packed detection
     types = []
     for tid in ids:

@@ -47,3 +47,6 @@ btfmeta diff "$out/mynic_v1.btf" "$out/mynic_v2.btf" mynic_metadata || true
 btfmeta resolve mynic_metadata.hash mynic_metadata.vlan_tci mynic_metadata.rx.ipv4.saddr \
 	--btf "$out/mynic_v2.btf" --format c
 btfmeta btf dump "$out/mynic_v2.btf" --format c > "$out/mynic_v2.h"
+# 7. the layouts as pahole shows them, and as JSON for tools
+btfmeta layout btf_objects.bpf.o mynic_metadata xdp_rx_meta
+btfmeta layout "$out/mynic_v2.btf" mynic_metadata___v2 --format json > "$out/mynic_v2.layout.json"

@@ -1,7 +1,7 @@
-"""layout --format json: the numbers pahole prints for a struct (size, members, holes and
-their sum, bit holes, padding, bit padding, sum of members) for 300 vmlinux structs, driver
-structs of the NIC modules and the samples; offsets are checked against clang by
-test_resolve.py. pahole's own text layout is not reproduced yet (see README)."""
+"""layout: the text equals `pahole -F btf -C TYPE` (pahole 1.24) for the sample structs and
+hundreds of vmlinux and NIC driver structs; the JSON carries the numbers pahole prints (size,
+members, holes, bit holes, padding, bit padding, sums). Offsets are checked against clang by
+test_resolve.py."""
 
 from __future__ import annotations
 
@@ -89,11 +89,119 @@ def test_samples_and_cli(tmp_path):
     obj = REPO / "samples" / "btf_objects.bpf.o"
     spec = load_spec(obj)
     assert compare(spec, obj, ["mynic_metadata", "xdp_rx_meta", "in6_addr"]) == 3
-    doc = json.loads(run_cli("layout", str(obj), "struct mynic_metadata").stdout)
+    doc = json.loads(run_cli("layout", str(obj), "struct mynic_metadata", "--format", "json").stdout)
     (t,) = doc["types"]
     assert doc["version"] == 1 and t["holes"] == [{"offset": 18, "size": 2}, {"offset": 52, "size": 4}]
     rx = next(m for m in t["members"] if m["name"] == "rx")
     assert [m["name"] for m in rx["members"]] == ["ipv4", "ipv6", "arp"]  # inline union expanded
     assert rx["members"][0]["members"][1] == {"name": "daddr", "type": "__be32", "offset": 24, "size": 4,
                                               "bit_offset": 192, "bit_size": 0, "cacheline": 0, "members": []}
-    assert run_cli("layout", str(obj), "nosuch").code == 2
+    assert run_cli("layout", str(obj), "nosuch", "--format", "json").code == 2
+
+
+# Structs whose pahole 1.24 text btfmeta does not reproduce yet, and why (seen in random samples).
+NOT_YET = {
+    "compat_siginfo": "pahole's column after `} __attribute__((__packed__)) name;` of inline types",
+    "ec_params_motion_sense": "same column quirk after a packed inline struct",
+    "ec_response_motion_sense": "same column quirk after a packed inline struct",
+    "wireless_dev": "aligned(2) inferred on an inline struct, with the same column quirk",
+    "bio_integrity_payload": "pahole's packed inference differs (not __packed__ here)",
+    "compat_fs_quota_stat": "pahole's packed inference differs",
+    "blkdev_dio": "struct-level alignment inference differs",
+    "taskstats": "struct-level alignment inference differs",
+    "orc_entry": "bit padding of packed bit-fields",
+    "dev_pm_info": "comment placement between bit-fields",
+    "hdmi_drm_infoframe": "not analysed yet",
+    "usb_host_endpoint": "not analysed yet",
+    "user_key_payload": "not analysed yet",
+    "filename": "const flexible array spelling",
+    "vm_fault": "columns inside a const inline struct",
+    "task_struct": "pahole infers an unnamed `:0` bit-field (\"Force alignment to the next boundary\")",
+}
+
+
+@pytest.mark.parametrize("where, name", [
+    ("vmlinux", "sk_buff"), ("vmlinux", "xdp_buff"), ("vmlinux", "net_device"), ("vmlinux", "IO_APIC_reg_02"),
+    ("vmlinux", "xdp_rxq_info"), ("vmlinux", "page"), ("ice", "ice_32b_rx_flex_desc"), ("ice", "ice_rx_ring"),
+    ("mlx5_core", "mlx5_cqe64"), ("mlx5_core", "mlx5e_rq"), ("i40e", "i40e_ring"), ("igc", "igc_adapter"),
+])
+def test_named_types(shared_btf, where, name):
+    base_path = shared_btf / "vmlinux.btf"
+    if where == "vmlinux":
+        path, base = base_path, None
+    else:
+        path, base = shared_btf / "modules" / f"{where}.btf", base_path
+    res = run_cli("layout", str(path), name, *(["--base", str(base)] if base else []))
+    assert res.code == 0, res.stderr
+    assert res.stdout.decode() == pahole_text(path, [name], base)[name]
+
+
+def pahole_text(path, names, base=None) -> dict[str, str]:
+    cmd = [tool("pahole"), "-F", "btf", "-C", ",".join(names)] + (["--btf_base", str(base)] if base else [])
+    out = subprocess.run([*cmd, str(path)], capture_output=True, text=True, check=True).stdout
+    blocks: dict[str, list[str]] = {}
+    current = None
+    for line in out.splitlines(keepends=True):
+        m = re.match(r"^(?:struct|union) (\S+) \{", line)
+        if m:
+            current = blocks.setdefault(m.group(1), [])
+        if current is not None:
+            current.append(line)
+    return {k: "".join(v) for k, v in blocks.items()}
+
+
+def text_mismatches(spec, path, names, base=None) -> set[str]:
+    from btfmeta.render.pahole import Pahole
+
+    theirs = pahole_text(path, names, base)
+    view = Pahole(spec)
+    return {n for n in names if view.render(spec.find(n, T.Kind.STRUCT)) != theirs[n]}
+
+
+@pytest.mark.parametrize("seed", [7, 1, 2])
+def test_text_equals_pahole_on_vmlinux(shared_btf, seed):
+    spec = load_spec(shared_btf / "vmlinux.btf")
+    names = unique_structs(spec)
+    random.Random(seed).shuffle(names)
+    bad = text_mismatches(spec, shared_btf / "vmlinux.btf", names[:250])
+    assert bad <= set(NOT_YET), sorted(bad - set(NOT_YET))
+    assert len(bad) <= 4
+
+
+@pytest.mark.parametrize("module", ["ice", "mlx5_core", "i40e", "virtio_net", "igc"])
+def test_text_equals_pahole_on_modules(shared_btf, module):
+    base = load_spec(shared_btf / "vmlinux.btf")
+    spec = load_spec(shared_btf / "modules" / f"{module}.btf", base=base)
+    names = [n for n in unique_structs(spec) if not base.find_by_name(n)]
+    random.Random(module).shuffle(names)
+    bad = text_mismatches(spec, shared_btf / "modules" / f"{module}.btf", names[:40], shared_btf / "vmlinux.btf")
+    assert bad <= set(NOT_YET), sorted(bad - set(NOT_YET))
+
+
+def test_text_of_samples_and_cli():
+    obj = REPO / "samples" / "btf_objects.bpf.o"
+    names = ["mynic_metadata", "xdp_rx_meta", "in6_addr", "xdp_rx_meta_hash", "xdp_rx_meta_vlan"]
+    assert not text_mismatches(load_spec(obj), obj, names)
+    res = run_cli("layout", str(obj), "mynic_metadata")
+    assert res.code == 0 and res.stdout.decode() == pahole_text(obj, ["mynic_metadata"])["mynic_metadata"]
+
+
+def test_every_struct_of_the_compiled_samples(tmp_path):
+    """All structs of the sample headers as btfmeta compiles them. pahole 1.24 is wrong on raw
+    BTF that has no `long`: it sizes pointers as 0 (and then infers padding and aligned(64));
+    those structs are compared on clang's object instead, where pahole gets the size from ELF."""
+    from btfmeta.render.pahole import Pahole
+
+    for header in ["mynic_metadata.h", "mynic_metadata_v2.h", "xdp_rx_meta.h", "mynic_metadata_minimal.h"]:
+        btf = tmp_path / f"{header}.btf"
+        assert run_cli("compile", str(REPO / "samples" / header), "-o", str(btf)).code == 0
+        spec = load_spec(btf)
+        names = [t.name for _, t in spec if isinstance(t, T.Composite) and t.name]
+        theirs = pahole_text(btf, names)
+        for name in names:
+            tid = spec.find(name)
+            has_pointer = any(isinstance(spec.type_by_id(m.type), T.Ptr) for m in spec.type_by_id(tid).members)
+            if has_pointer:
+                assert "     0 */" in theirs[name]  # pahole's zero-sized pointer, documented above
+            else:
+                assert Pahole(spec).render(tid) == theirs[name], (header, name)
