@@ -33,7 +33,8 @@ from .render.c_dump import CDumper
 SCHEMA_VERSION = 1
 
 
-def _size(btf: Spec, tid: int) -> int:
+def field_size(btf: Spec, tid: int) -> int:
+    """A member's size in bytes, 0 where BTF cannot size it (as pahole shows it)."""
     try:
         return resolve_size(btf, tid)
     except Exception:
@@ -46,7 +47,7 @@ def _members(btf: Spec, comp: T.Struct | T.Union, base_bits: int, cacheline: int
         bit = base_bits + m.bits_offset
         _, mt = skip_mods_and_typedefs(btf, m.type)
         entry = {"name": m.name, "type": _type_name(btf, m.type), "offset": bit // 8,
-                 "size": 0 if m.bitfield_size else _size(btf, m.type), "bit_offset": bit,
+                 "size": 0 if m.bitfield_size else field_size(btf, m.type), "bit_offset": bit,
                  "bit_size": m.bitfield_size, "cacheline": bit // 8 // cacheline, "members": []}
         if isinstance(mt, T.Composite) and not mt.name:  # inline (anonymous) struct/union: expand
             entry["members"] = _members(btf, mt, bit, cacheline)
@@ -54,7 +55,7 @@ def _members(btf: Spec, comp: T.Struct | T.Union, base_bits: int, cacheline: int
     return out
 
 
-def _gaps(t: T.Struct | T.Union, btf: Spec) -> dict[str, Any]:
+def gaps(t: T.Struct | T.Union, btf: Spec) -> dict[str, Any]:
     """Holes, bit holes, padding and sums over the top-level members, counted the way pahole
     does: a bit-field occupies its whole storage unit (the size of its type)."""
     holes, bit_holes = [], []
@@ -62,7 +63,7 @@ def _gaps(t: T.Struct | T.Union, btf: Spec) -> dict[str, Any]:
     sum_bytes = sum_bits = 0
     bitfield = False
     for m in t.members:
-        size = _size(btf, m.type)
+        size = field_size(btf, m.type)
         start = m.bits_offset
         if m.bitfield_size:
             sum_bits += m.bitfield_size
@@ -118,6 +119,6 @@ def layout(btf: Spec, names: list[str] | None = None, *, cacheline: int = 64) ->
             "alignment": dumper.align_of(tid),
             "packed": dumper.is_packed(t) if isinstance(t, T.Struct) else False,
             "cachelines": -(-t.size // cacheline), "members": _members(btf, t, 0, cacheline),
-            **_gaps(t, btf),
+            **gaps(t, btf),
         })
     return {"version": SCHEMA_VERSION, "target": btf.path, "cacheline": cacheline, "types": types}

@@ -1,20 +1,18 @@
-"""A struct's layout as ``pahole -F btf -C NAME`` (pahole 1.24) prints it."""
+"""A struct's layout as ``pahole -F btf -C NAME`` (pahole 1.24) prints it, quirks included:
+column widths that shrink by a tab per level (and wrap past the fourth), ``const X  *``,
+inline types (qualified ones and pointed-to ones with their own columns), ``[]`` only down
+to the second level, cacheline state reset after unions, and pahole's inference of
+``__packed__`` and ``__aligned__(N)`` from offsets and sizes."""
 
 from __future__ import annotations
 
 from ..btf import types as T
 from ..btf.kinds import Kind
 from ..btf.spec import Spec
-from ..core.btfutil import resolve_size, skip_mods_and_typedefs
+from ..core.btfutil import skip_mods_and_typedefs
+from ..layout import field_size, gaps
 
 TYPE_WIDTH, LINE_WIDTH = 26, 48
-
-
-def _size(btf: Spec, tid: int) -> int:
-    try:
-        return resolve_size(btf, tid)
-    except Exception:
-        return 0
 
 
 def type_str(btf: Spec, tid: int, under_ptr: bool = False) -> str:
@@ -73,6 +71,12 @@ def _dims(btf: Spec, tid: int, last: bool) -> str:
     return dims
 
 
+def _bitfield_comment(bit: int, unit: int) -> str:
+    """pahole's `/* byte:bit size */` for a bit-field in a storage unit of ``unit`` bytes."""
+    start = bit // (unit * 8) * unit
+    return f"/* {start:5}:{bit - start * 8:2}{unit:3} */"
+
+
 def natural_alignment(btf: Spec, tid: int) -> int:
     """pahole's tag__natural_alignment."""
     t = btf.type_by_id(tid) if tid else None
@@ -102,9 +106,7 @@ def infer_alignment(byte_offset: int, natural: int, smallest_offset: int, cachel
 
 
 def struct_padding(btf: Spec, t: T.Struct) -> int:
-    from ..layout import _gaps
-
-    return _gaps(t, btf)["padding"]
+    return gaps(t, btf)["padding"]
 
 
 class Pahole:
@@ -139,10 +141,8 @@ class Pahole:
         if isinstance(raw, T.Array) and isinstance(elem, T.Composite) and not elem.name:
             # an array of an anonymous struct: expanded for its first element, closed on one space
             out = [f"{tabs}{'struct' if elem.kind == Kind.STRUCT else 'union'} {{"]
-            members, in_struct = self._members, self._in_struct
-            out += self.body(elem, depth + 1, bit)
-            self._members, self._in_struct = members, in_struct
-            size = _size(btf, m.type)
+            out += self.nested(elem, depth + 1, bit)
+            size = field_size(btf, m.type)
             out.append(f"{tabs}}} {m.name}{_dims(btf, m.type, False)}; /* {bit // 8:5} {size:5} */")
             return out
         raw = btf.type_by_id(m.type) if m.type else None
@@ -151,10 +151,8 @@ class Pahole:
             out = [f"{tabs}enum {{"]
             out += [f"{tabs}\t{v.name.ljust(width)} = {v.value}," for v in raw.values]
             if m.bitfield_size:  # pahole pads as if the ":bits" were not there
-                unit = raw.size
-                start = bit // (unit * 8) * unit
                 pad = " " * max(lw - len(f"}} {m.name};"), 0)
-                out.append(f"{tabs}}} {m.name}:{m.bitfield_size};{pad} /* {start:5}:{bit - start * 8:2}{unit:3} */")
+                out.append(f"{tabs}}} {m.name}:{m.bitfield_size};{pad} {_bitfield_comment(bit, raw.size)}")
             else:
                 out.append(f"{tabs}{('} ' + m.name + ';').ljust(lw)} /* {bit // 8:5} {raw.size:5} */")
             return out
@@ -164,7 +162,7 @@ class Pahole:
             if isinstance(pointee, T.Composite) and not pointee.name:
                 # pahole expands it one tab in, with the columns of two levels in, offsets from 0
                 out = [f"{tabs}{'struct' if pointee.kind == Kind.STRUCT else 'union'} {{"]
-                out += [line[1:] for line in self.body(pointee, depth + 2, 0)]
+                out += [line[1:] for line in self.nested(pointee, depth + 2, 0)]
                 out.append(f"{tabs}}} * {m.name}; /* {bit // 8:5} {8:5} */")
                 return out
         if isinstance(ptr, T.Ptr) and ptr.type and btf.type_by_id(ptr.type).kind == Kind.FUNC_PROTO:
@@ -180,29 +178,30 @@ class Pahole:
             if aligned:
                 name += f" __attribute__((__aligned__({aligned})))"
             text = f"{left} {name};"
-        size = _size(btf, m.type)
-        if m.bitfield_size:
-            unit = max(size, 1)
-            start = bit // (unit * 8) * unit
-            comment = f"/* {start:5}:{bit - start * 8:2}{unit:3} */"
-        else:
-            comment = f"/* {bit // 8:5} {size:5} */"
+        size = field_size(btf, m.type)
+        comment = _bitfield_comment(bit, max(size, 1)) if m.bitfield_size else f"/* {bit // 8:5} {size:5} */"
         return [f"{tabs}{text.ljust(lw)} {comment}"]
 
     def inline(self, depth: int, m: T.Member, mt, bit: int, quals: str = "") -> list[str]:
         tabs = "\t" * depth
         _, lw = self.widths(depth)
         out = [f"{tabs}{quals}{'struct' if mt.kind == Kind.STRUCT else 'union'} {{"]
-        members, in_struct = self._members, self._in_struct
         if quals:  # pahole lays a qualified inline type out with the columns of one level deeper
-            out += [line[1:] if line.startswith("\t") else line for line in self.body(mt, depth + 2, bit)]
+            out += [line[1:] if line.startswith("\t") else line for line in self.nested(mt, depth + 2, bit)]
         else:
-            out += self.body(mt, depth + 1, bit)
-        self._members, self._in_struct = members, in_struct
+            out += self.nested(mt, depth + 1, bit)
         attr = " __attribute__((__packed__))" if mt.kind == Kind.STRUCT and self.is_packed(mt) else ""
         close = f"}}{attr} {m.name};" if m.name else f"}}{attr};"
         out.append(f"{tabs}{close.ljust(lw)} /* {bit // 8:5} {mt.size:5} */")
         return out
+
+    def nested(self, t, depth: int, base_bits: int) -> list[str]:
+        """The body of an inline type, keeping the enclosing type's member context."""
+        saved = self._members, self._in_struct
+        try:
+            return self.body(t, depth, base_bits)
+        finally:
+            self._members, self._in_struct = saved
 
     def body(self, t, depth: int, base_bits: int, top: bool = False) -> list[str]:
         btf = self.btf
@@ -220,7 +219,7 @@ class Pahole:
         for i, m in enumerate(t.members):
             if not is_struct:  # each alternative of a union starts from the same cacheline state
                 self.boundary = union_start
-            size = _size(btf, m.type)
+            size = field_size(btf, m.type)
             start = m.bits_offset
             if m.bitfield_size:
                 unit = max(size, 1) * 8
@@ -287,8 +286,6 @@ class Pahole:
         return out
 
     def render(self, tid: int) -> str:
-        from ..layout import _gaps
-
         btf = self.btf
         t = btf.type_by_id(tid)
         kind = "struct" if t.kind == Kind.STRUCT else "union"
@@ -302,7 +299,7 @@ class Pahole:
             body.pop()  # the summary's own blank line follows
         lines = [f"{kind} {t.name} {{", *body]
         if t.kind == Kind.STRUCT:
-            g = _gaps(t, btf)
+            g = gaps(t, btf)
             holes, bit_holes = g["holes"], g["bit_holes"]
             lines.append("")
             cl = -(-t.size // self.cacheline)
