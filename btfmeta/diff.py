@@ -1,5 +1,5 @@
-"""``diff``: what changed between two layouts, type by type and flavor by flavor, and what
-it means for a CO-RE program reading them.
+"""``diff``: what changed between two layouts, type by type and flavor by flavor (members,
+bit-fields, enum values, size and alignment), and what it means for a CO-RE program.
 
 Members are compared by name, through anonymous members (``rx``'s union members appear as
 fields of the struct that holds them); a member that disappears while one of the same place,
@@ -91,10 +91,14 @@ def _pairs(old: list, new: list) -> list[tuple]:
     return pairs
 
 
-def _composite_changes(ob: Spec, o: T.Struct | T.Union, nb: Spec, n: T.Struct | T.Union) -> list[dict]:
+def _composite_changes(ob: Spec, oid: int, nb: Spec, nid: int, align) -> list[dict]:
+    o, n = ob.type_by_id(oid), nb.type_by_id(nid)
     changes = []
     if o.size != n.size:
         changes.append({"change": "size", "old": o.size, "new": n.size})
+    old_align, new_align = align[0].align_of(oid), align[1].align_of(nid)
+    if old_align != new_align:
+        changes.append({"change": "alignment", "old": old_align, "new": new_align})
     of = {f.name: f for f in _fields(ob, o)}
     nf = {f.name: f for f in _fields(nb, n)}
     removed = [f for name, f in of.items() if name not in nf]
@@ -139,7 +143,10 @@ def _enum_changes(o, n) -> list[dict]:
 
 def diff(old: Spec, new: Spec, types: list[str] | None = None) -> list[TypeDiff]:
     wanted = {essential(t.split()[-1]) for t in types} if types else None
+    from .render.c_dump import CDumper  # libbpf's btf__align_of, with its packed-layout rule
+
     a, b = _named(old, wanted), _named(new, wanted)
+    aligners = (CDumper(old, lambda _: None), CDumper(new, lambda _: None))
     out = []
     for key in sorted(set(a) | set(b)):
         kind = key[0]
@@ -152,7 +159,7 @@ def diff(old: Spec, new: Spec, types: list[str] | None = None) -> list[TypeDiff]
             elif kind == "enum":
                 d.changes = _enum_changes(o[1], n[1])
             else:
-                d.changes = _composite_changes(old, o[1], new, n[1])
+                d.changes = _composite_changes(old, o[0], new, n[0], aligners)
             if d.changes:
                 out.append(d)
     return out

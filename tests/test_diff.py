@@ -86,7 +86,7 @@ def test_known_edits(edit):
         o = {f.name: f for _, t in old if isinstance(t, T.Struct) for f in _fields(old, t)}
         n = {f.name: f for _, t in new if isinstance(t, T.Struct) for f in _fields(new, t)}
         for change, name in reported - expect:
-            assert change in ("moved", "size"), (edit, change, name)
+            assert change in ("moved", "size", "alignment"), (edit, change, name)
             if change == "moved":
                 assert o[name].bit_offset != n[name].bit_offset
         if edit == "swap":
@@ -110,6 +110,8 @@ def test_core_meaning_and_cli(tmp_path):
     assert d.core == RELOCATION  # the struct grew: CO-RE relocates type_size
     (e,) = diff(compile_source("enum e { A = 1 };"), compile_source("enum e { A = 1, B = 2 };"))
     assert e.core == COMPATIBLE
+    (a,) = diff(compile_source("struct s { int a; int b; };"), compile_source("struct s { long long a; };"))
+    assert {"change": "alignment", "old": 4, "new": 8} in a.changes
 
 
 def test_vmlinux_vs_rt_is_complete(shared_btf):
