@@ -18,12 +18,6 @@ class BtfmetaError(Exception):
         self.path = path
         self.offset = offset
 
-    def with_path(self, path: str) -> BtfmetaError:
-        """Attach the file name if the raiser did not know it."""
-        if self.path is None:
-            self.path = path
-        return self
-
     def __str__(self) -> str:
         text = self.message
         if self.offset is not None:

@@ -25,10 +25,6 @@ class Relocated:
     report: list[dict[str, Any]] = field(default_factory=list)  # one entry per relocation
     log: list[str] = field(default_factory=list)  # libbpf's debug log lines, without "libbpf: "
 
-    @property
-    def poisoned(self) -> list[dict[str, Any]]:
-        return [e for e in self.report if e.get("result") == "poisoned"]
-
 
 def relocate_object(data: bytes, target: Spec, *, path: str | None = None) -> Relocated:
     """Relocate the object ``data`` against ``target`` (raises RelocationError, exit 1,

@@ -9,15 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from . import types as T
-from .kinds import FIXED_WORDS, VLEN_WORDS, Kind
+from .kinds import Kind
 
 
 def _s32(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
-
-
-def record_words(kind: int, vlen: int) -> int:
-    return 3 + FIXED_WORDS[kind] + vlen * VLEN_WORDS[kind]
 
 
 Names = Callable[[int], str]

@@ -22,11 +22,6 @@ from .btfutil import CoreError
 from .calc import RelocResult
 
 
-def _s64(v: int) -> int:
-    v &= 0xFFFFFFFFFFFFFFFF
-    return v - (1 << 64) if v >> 63 else v
-
-
 def _u64(v: int) -> int:
     return v & 0xFFFFFFFFFFFFFFFF
 

@@ -13,10 +13,6 @@ _ALU = {0x00: lambda a, b: a + b, 0x10: lambda a, b: a - b, 0x20: lambda a, b: a
         0xA0: lambda a, b: a ^ b}
 
 
-def _s64(v: int) -> int:
-    return v - (1 << 64) if v >> 63 else v
-
-
 def _cmp(op: int, a: int, b: int, bits: int) -> bool | None:
     mask = (1 << bits) - 1
     ua, ub = a & mask, b & mask

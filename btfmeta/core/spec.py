@@ -45,10 +45,6 @@ class CoreSpec:
 _INT = re.compile(r"\s*[+-]?\d+")
 
 
-def _member_bit_offset(t: T.Struct | T.Union, idx: int) -> int:
-    return t.members[idx].bits_offset
-
-
 def _is_flex(btf: Spec, acc: Accessor | None, arr: T.Array) -> bool:
     """An array that is the last, named member of its composite with nelems 0."""
     if acc is None or acc.name is None or arr.nelems != 0:

@@ -23,7 +23,6 @@ class Program:
 
     name: str
     section: str
-    section_index: int
     start: int  # first instruction, as an index into the section
     count: int  # number of instructions
 
@@ -101,7 +100,7 @@ class BpfObject:
                 value, size = sym["st_value"], sym["st_size"]
                 if value % INSN_SIZE or size % INSN_SIZE or value + size > len(cs.data):
                     raise ELFFormatError(f"function {sym.name} lies outside section {cs.name}", path=path)
-                cs.programs.append(Program(sym.name, cs.name, cs.index, value // INSN_SIZE, size // INSN_SIZE))
+                cs.programs.append(Program(sym.name, cs.name, value // INSN_SIZE, size // INSN_SIZE))
         for cs in sections.values():
             cs.programs.sort(key=lambda p: p.start)
         btf = Spec.parse(btf_data, path=f"{path or '<object>'}(.BTF)")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 INSN_SIZE = 8
 CLASS_LD, CLASS_LDX, CLASS_ST, CLASS_STX, CLASS_ALU, CLASS_JMP, CLASS_JMP32, CLASS_ALU64 = range(8)
-CLASS_NAMES = ("LD", "LDX", "ST", "STX", "ALU", "JMP", "JMP32", "ALU64")
 SIZE_BYTES = {0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8}
 SIZE_CODE = {v: k for k, v in SIZE_BYTES.items()}
 LD_IMM64 = 0x18
