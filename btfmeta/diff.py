@@ -14,7 +14,7 @@ from typing import Any
 from .btf import types as T
 from .btf.spec import Spec
 from .core.btfutil import essential, resolve_size, skip_mods_and_typedefs
-from .objinfo import _type_name
+from .objinfo import type_name
 
 COMPATIBLE, RELOCATION, BREAKS = "compatible", "needs relocation", "breaks unguarded readers"
 
@@ -58,7 +58,7 @@ def _fields(btf: Spec, comp: T.Struct | T.Union, base: int = 0, prefix: str = ""
         except Exception:
             size = 0
         out.append(FieldInfo(prefix + (m.name or f"<anon@{off}>"), off, m.bitfield_size, size,
-                             _type_name(btf, m.type)))
+                             type_name(btf, m.type)))
     return out
 
 

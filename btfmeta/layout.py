@@ -27,7 +27,7 @@ from .btf import types as T
 from .btf.spec import Spec
 from .core.btfutil import resolve_size, skip_mods_and_typedefs
 from .errors import TypeLookupError
-from .objinfo import _type_name
+from .objinfo import type_name
 from .render.c_dump import CDumper
 
 SCHEMA_VERSION = 1
@@ -46,7 +46,7 @@ def _members(btf: Spec, comp: T.Struct | T.Union, base_bits: int, cacheline: int
     for m in comp.members:
         bit = base_bits + m.bits_offset
         _, mt = skip_mods_and_typedefs(btf, m.type)
-        entry = {"name": m.name, "type": _type_name(btf, m.type), "offset": bit // 8,
+        entry = {"name": m.name, "type": type_name(btf, m.type), "offset": bit // 8,
                  "size": 0 if m.bitfield_size else field_size(btf, m.type), "bit_offset": bit,
                  "bit_size": m.bitfield_size, "cacheline": bit // 8 // cacheline, "members": []}
         if isinstance(mt, T.Composite) and not mt.name:  # inline (anonymous) struct/union: expand

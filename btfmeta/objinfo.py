@@ -18,16 +18,17 @@ MAP_TYPES = ["unspec", "hash", "array", "prog_array", "perf_event_array", "percp
              "cgrp_storage"]
 
 
-def _type_name(btf, tid: int) -> str:
+def type_name(btf, tid: int) -> str:
+    """A type as C spells it (`struct x *`, `u8[6]`): one spelling for every report."""
     if tid == 0:
         return "void"
     t = btf.type_by_id(tid)
     if isinstance(t, T.Ptr):
-        return _type_name(btf, t.type) + " *"
+        return type_name(btf, t.type) + " *"
     if isinstance(t, T.Array):
-        return f"{_type_name(btf, t.type)}[{t.nelems}]"
+        return f"{type_name(btf, t.type)}[{t.nelems}]"
     if isinstance(t, (T.Const, T.Volatile, T.Restrict)):
-        return f"{t.kind.name.lower()} {_type_name(btf, t.type)}"
+        return f"{t.kind.name.lower()} {type_name(btf, t.type)}"
     prefix = {T.Struct: "struct ", T.Union: "union ", T.Enum: "enum ", T.Enum64: "enum ", T.Fwd: "struct "}
     return prefix.get(type(t), "") + (t.name or "(anon)")
 
@@ -57,7 +58,7 @@ def maps(obj: BpfObject) -> list[dict[str, Any]]:
                     else:
                         info[m.name] = value
                 elif m.name in ("key", "value"):
-                    info[m.name] = _type_name(btf, mt.type)
+                    info[m.name] = type_name(btf, mt.type)
             out.append(info)
     return out
 

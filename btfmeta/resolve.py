@@ -12,10 +12,11 @@ import re
 from dataclasses import asdict, dataclass
 
 from .btf import types as T
-from .btf.kinds import INT_SIGNED
+from .btf.kinds import INT_SIGNED, Kind
 from .btf.spec import Spec
-from .core.btfutil import CoreError, essential, resolve_size, skip_mods_and_typedefs
+from .core.btfutil import CoreError, essential, essential_index, resolve_size, skip_mods_and_typedefs
 from .errors import BtfmetaError, TypeLookupError
+from .objinfo import type_name
 
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
@@ -39,27 +40,16 @@ class Resolved:
         return d
 
 
-def _type_name(btf: Spec, tid: int) -> str:
-    from .objinfo import _type_name as name  # one spelling of C type names for the whole tool
-
-    return name(btf, tid)
-
-
 def _roots(btf: Spec, name: str) -> list[int]:
     """Struct/union/typedef ids whose name is ``name``, else whose essential name matches."""
-    exact = [i for k in ("STRUCT", "UNION", "TYPEDEF") for i in btf.find_by_name(name, T.Kind[k])]
+    exact = [i for k in (Kind.STRUCT, Kind.UNION, Kind.TYPEDEF) for i in btf.find_by_name(name, k)]
     if exact:
         return sorted(exact)
-    want = essential(name)
+    wanted = (Kind.STRUCT, Kind.UNION, Kind.TYPEDEF)
     out = []
-    for tid, kind, tname in btf.names_and_kinds():
-        if kind.name in ("STRUCT", "UNION", "TYPEDEF") and tname and essential(tname) == want:
-            out.append(tid)
-    s = btf.base
+    s: Spec | None = btf
     while s is not None:
-        for tid, kind, tname in s.names_and_kinds():
-            if kind.name in ("STRUCT", "UNION", "TYPEDEF") and tname and essential(tname) == want:
-                out.append(tid)
+        out += [tid for tid, kind, _ in essential_index(s).get(essential(name), []) if kind in wanted]
         s = s.base
     return sorted(out)
 
@@ -140,7 +130,7 @@ def _walk(btf: Spec, access: str, rid: int, steps: list) -> Resolved:
     signed = (isinstance(final, T.Int) and bool(final.encoding & INT_SIGNED)) or \
         (isinstance(final, T.EnumLike) and final.signed)
     return Resolved(access, f"{root.kind.name.lower()} {root.name}", c_root, path, bit // 8, size, bit,
-                    bit_size, signed, _type_name(btf, member_type))
+                    bit_size, signed, type_name(btf, member_type))
 
 
 def resolve(btf: Spec, accesses: list[str]) -> list[Resolved]:

@@ -92,6 +92,19 @@ def essential(name: str) -> str:
     return name[:essential_len(name)]
 
 
+def essential_index(space: Spec) -> dict[str, list[tuple[int, Kind, str]]]:
+    """essential name -> [(id, kind, name)] of one BTF's own types, built once per BTF
+    (CO-RE candidate search and ``resolve`` both look types up this way)."""
+    idx = getattr(space, "_essential_index", None)
+    if idx is None:
+        idx = {}
+        for tid, k, name in space.names_and_kinds():
+            if name:
+                idx.setdefault(essential(name), []).append((tid, k, name))
+        space._essential_index = idx
+    return idx
+
+
 def core_compatible_kinds(a: T.Type | None, b: T.Type | None) -> bool:
     ka, kb = kind(a), kind(b)
     return ka == kb or {ka, kb} == {Kind.ENUM, Kind.ENUM64}

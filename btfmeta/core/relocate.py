@@ -12,7 +12,7 @@ from ..btf.spec import Spec
 from ..elf.bpfobj import BpfObject
 from ..elf.insn import INSN_SIZE
 from ..errors import BtfmetaError, IncompatibleError
-from .btfutil import KIND_STR, CoreError, essential_len, get, kind, kind_str
+from .btfutil import KIND_STR, CoreError, essential_index, essential_len, get, kind, kind_str
 from .calc import RelocResult, calc_relo
 from .match import spec_match
 from .patch import Patcher
@@ -57,18 +57,6 @@ def _errname(err: int) -> str:
     return errno.errorcode.get(-err, str(err))
 
 
-def _candidate_index(space: Spec) -> dict[str, list[tuple[int, int, str]]]:
-    """essential name -> [(id, kind, name)] of one BTF's own types, built once per BTF."""
-    idx = getattr(space, "_core_candidates", None)
-    if idx is None:
-        idx = {}
-        for tid, k, name in space.names_and_kinds():
-            if name:
-                idx.setdefault(name[:essential_len(name)], []).append((tid, int(k), name))
-        space._core_candidates = idx
-    return idx
-
-
 def find_candidates(local: Spec, local_id: int, target: Spec, log) -> list[Candidate]:
     """``bpf_core_find_cands``: same kind (ENUM and ENUM64 alike), same essential name,
     ids ascending; the base ("vmlinux") first and split BTF ("modules") only if it had none."""
@@ -88,7 +76,7 @@ def find_candidates(local: Spec, local_id: int, target: Spec, log) -> list[Candi
         if depth and out:
             break
         where = "vmlinux" if depth == 0 else _module_name(space)
-        for tid, tk, name in _candidate_index(space).get(lname[:n], []):
+        for tid, tk, name in essential_index(space).get(lname[:n], []):
             if tk != lk and not ({tk, lk} <= {6, 19}):
                 continue
             log(f"CO-RE relocating [{local_id}] {KIND_STR[lk]} {lname}: found target candidate [{tid}] "
