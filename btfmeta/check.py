@@ -25,15 +25,15 @@ class TargetResult:
     relocations: list[dict[str, Any]] = field(default_factory=list)
 
 
-def check_target(obj_bytes: bytes, target: Spec, name: str, *, path: str | None = None) -> TargetResult:
+def check_target(obj_bytes: bytes, programs: list[str], target: Spec, name: str, *,
+                 path: str | None = None) -> TargetResult:
+    """One column of the matrix; ``programs`` names the object's functions."""
     res = TargetResult(name)
-    original = BpfObject.parse(obj_bytes, path=path)
-    programs = [p for cs in original.sections.values() for p in cs.programs]
     try:
         relocated = relocate_object(obj_bytes, target, path=path)
     except RelocationError as exc:
         res.error = str(exc)
-        res.programs = {p.name: ERROR for p in programs}
+        res.programs = dict.fromkeys(programs, ERROR)
         res.relocations = exc.report
         return res
     obj = BpfObject.parse(relocated.data, path=path)
@@ -45,7 +45,7 @@ def check_target(obj_bytes: bytes, target: Spec, name: str, *, path: str | None 
             for i in range(p.count):
                 if is_poison(insns[p.start + i]):
                     live[(cs.name, p.start + i)] = i in seen
-    status = {p.name: OK for p in programs}
+    status = dict.fromkeys(programs, OK)
     for entry in relocated.report:
         entry = dict(entry)
         if entry.get("result") == "poisoned":
@@ -62,7 +62,9 @@ def check_target(obj_bytes: bytes, target: Spec, name: str, *, path: str | None 
 
 
 def check(obj_bytes: bytes, targets: list[tuple[str, Spec]], *, path: str | None = None) -> list[TargetResult]:
-    return [check_target(obj_bytes, spec, name, path=path) for name, spec in targets]
+    obj = BpfObject.parse(obj_bytes, path=path)  # read once, for the program names
+    programs = [p.name for cs in obj.sections.values() for p in cs.programs]
+    return [check_target(obj_bytes, programs, spec, name, path=path) for name, spec in targets]
 
 
 def refused(results: list[TargetResult]) -> bool:
