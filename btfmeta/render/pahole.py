@@ -10,7 +10,7 @@ from ..btf import types as T
 from ..btf.kinds import Kind
 from ..btf.spec import Spec
 from ..core.btfutil import skip_mods_and_typedefs
-from ..layout import field_size, gaps
+from ..layout import field_size, gaps, walk
 
 TYPE_WIDTH, LINE_WIDTH = 26, 48
 
@@ -210,41 +210,24 @@ class Pahole:
         tabs = "\t" * depth
         out: list[str] = []
         is_struct = t.kind == Kind.STRUCT
-        used_end = unit_end = 0
-        bitfield = False
         pending: list[str] = []  # hole comments owed after the previous member
         smallest = 0  # end of the previous sized non-bit-field member, for alignment inference
         prev_end = 0  # end of the previous member of any size, for "forced holes"
         union_start = self.boundary
-        for i, m in enumerate(t.members):
+        spans, _, _, _ = walk(t, btf)
+        for i, sp in enumerate(spans):
+            m, size, start, m_unit_end = sp.member, sp.size, sp.start, sp.unit_end
             if not is_struct:  # each alternative of a union starts from the same cacheline state
                 self.boundary = union_start
-            size = field_size(btf, m.type)
-            start = m.bits_offset
-            if m.bitfield_size:
-                unit = max(size, 1) * 8
-                m_used, m_unit_end = start + m.bitfield_size, start // unit * unit + unit
-            else:
-                m_used = m_unit_end = start + size * 8
-            combined_prev = (is_struct and m.bitfield_size and not bitfield and i > 0
-                             and start // (max(size, 1) * 8) * max(size, 1) * 8 < used_end)
-            if is_struct:
-                if start >= unit_end:
-                    if bitfield and unit_end > used_end:
-                        n = unit_end - used_end
-                        pending.append(f"{tabs}/* XXX {n} bit{'s' if n > 1 else ''} hole, try to pack */")
-                    if start - unit_end >= 8:
-                        n = (start - unit_end) // 8
-                        pending.append(f"{tabs}/* XXX {n} byte{'s' if n > 1 else ''} hole, try to pack */")
-                elif start > used_end:
-                    n = start - used_end
-                    pending.append(f"{tabs}/* XXX {n} bit{'s' if n > 1 else ''} hole, try to pack */")
-                if bitfield and not m.bitfield_size and start < unit_end:
-                    pending.append(f"{tabs}/* Bitfield combined with next fields */")
-                shares = bool(m.bitfield_size) and start < unit_end
-                used_end, unit_end = m_used, max(unit_end, m_unit_end) if shares else m_unit_end
-            bitfield = bool(m.bitfield_size)
-            if combined_prev:
+            if sp.bit_hole:
+                n = sp.bit_hole[1]
+                pending.append(f"{tabs}/* XXX {n} bit{'s' if n > 1 else ''} hole, try to pack */")
+            if sp.hole:
+                n = sp.hole[1]
+                pending.append(f"{tabs}/* XXX {n} byte{'s' if n > 1 else ''} hole, try to pack */")
+            if sp.combined_next:
+                pending.append(f"{tabs}/* Bitfield combined with next fields */")
+            if sp.combined_prev:
                 pending.append(f"{tabs}/* Bitfield combined with previous fields */")
             if pending:
                 out += ["", *pending, ""]
