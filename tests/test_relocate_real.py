@@ -15,6 +15,7 @@ import pytest
 from btfmeta import Kind, Spec, load_spec
 from btfmeta.btf import types as T
 from btfmeta.compile import compile_headers
+from btfmeta.core.btfutil import skip_mods_and_typedefs
 from btfmeta.relocate import RelocationError, relocate_object
 
 from .conftest import run_loader
@@ -24,10 +25,7 @@ MODULES = ["ice", "i40e", "ixgbe", "igc", "mlx4_en", "mlx5_core", "stmmac", "vet
 
 
 def _skip(spec: Spec, tid: int):
-    t = spec.type_by_id(tid) if tid else None
-    while t is not None and t.kind in (Kind.TYPEDEF, Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPE_TAG):
-        t = spec.type_by_id(t.type) if t.type else None
-    return t
+    return skip_mods_and_typedefs(spec, tid)[1]
 
 
 def accesses(spec: Spec, rec: T.Struct | T.Union, obj: str, rng: random.Random, depth: int = 0) -> list[str]:
