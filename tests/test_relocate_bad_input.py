@@ -73,6 +73,16 @@ def test_out_of_range_type_id_in_a_record(tmp_path, target):
     assert code == 2 and "type id 99999 out of range" in err
 
 
+def test_malformed_btf_inside_an_object(tmp_path, target):
+    """A bad .BTF in a good ELF is reported as the BTF error it is, placed in the section."""
+    data = SAMPLE.read_bytes()
+    off, _ = _section(data, ".BTF")
+    buf = bytearray(data)
+    struct.pack_into("<I", buf, off + 4, 200)  # hdr_len
+    code, err = _relocate(tmp_path, bytes(buf), target)
+    assert code == 2 and "in.o(.BTF): " in err and "malformed ELF" not in err, err
+
+
 def test_not_bpf_and_missing_sections(tmp_path, target):
     code, err = _relocate(tmp_path, Path(sys.executable).resolve().read_bytes(), target)
     assert code == 2 and ("not a BPF object" in err or "malformed ELF" in err)

@@ -12,6 +12,7 @@ from ..btf.spec import Spec
 from ..errors import ELFFormatError
 from .btfext import BtfExt, parse_btf_ext
 from .insn import INSN_SIZE
+from .sections import ELF_MAGIC, check_in_file, elf_errors
 
 EM_BPF = 247
 SHF_EXECINSTR = 0x4
@@ -49,18 +50,12 @@ class BpfObject:
 
     @classmethod
     def parse(cls, data: bytes, *, path: str | None = None) -> BpfObject:
-        try:
+        with elf_errors(path):
             return cls._parse(data, path)
-        except ELFFormatError:
-            raise
-        except Exception as exc:  # pyelftools raises many unrelated types on malformed input
-            if isinstance(exc, (MemoryError, RecursionError)):
-                raise
-            raise ELFFormatError(f"malformed ELF: {type(exc).__name__}: {exc}", path=path) from None
 
     @classmethod
     def _parse(cls, data: bytes, path: str | None) -> BpfObject:
-        if data[:4] != b"\x7fELF":
+        if data[:4] != ELF_MAGIC:
             raise ELFFormatError("not an ELF file", path=path, offset=0)
         elf = ELFFile(io.BytesIO(data))
         if elf["e_machine"] not in ("EM_BPF", EM_BPF):
@@ -74,8 +69,8 @@ class BpfObject:
         for idx, sec in enumerate(elf.iter_sections()):
             name = sec.name
             off, size = sec["sh_offset"], sec["sh_size"]
-            if sec["sh_type"] != "SHT_NOBITS" and off + size > len(data):
-                raise ELFFormatError(f"section {name} runs past the end of the file", path=path, offset=off)
+            if sec["sh_type"] != "SHT_NOBITS":
+                check_in_file(data, name, off, size, path)
             if name == ".BTF":
                 btf_data = data[off:off + size]
             elif name == ".BTF.ext":
