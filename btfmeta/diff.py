@@ -13,8 +13,9 @@ from typing import Any
 
 from .btf import types as T
 from .btf.spec import Spec
-from .core.btfutil import essential, resolve_size, skip_mods_and_typedefs
+from .core.btfutil import essential, field_size, skip_mods_and_typedefs
 from .objinfo import type_name
+from .render.c_dump import CDumper  # libbpf's btf__align_of, with its packed-layout rule
 
 COMPATIBLE, RELOCATION, BREAKS = "compatible", "needs relocation", "breaks unguarded readers"
 
@@ -53,11 +54,7 @@ def _fields(btf: Spec, comp: T.Struct | T.Union, base: int = 0, prefix: str = ""
         if not m.name and isinstance(mt, T.Composite):
             out += _fields(btf, mt, off, prefix)
             continue
-        try:
-            size = resolve_size(btf, m.type)
-        except Exception:
-            size = 0
-        out.append(FieldInfo(prefix + (m.name or f"<anon@{off}>"), off, m.bitfield_size, size,
+        out.append(FieldInfo(prefix + (m.name or f"<anon@{off}>"), off, m.bitfield_size, field_size(btf, m.type),
                              type_name(btf, m.type)))
     return out
 
@@ -143,8 +140,6 @@ def _enum_changes(o, n) -> list[dict]:
 
 def diff(old: Spec, new: Spec, types: list[str] | None = None) -> list[TypeDiff]:
     wanted = {essential(t.split()[-1]) for t in types} if types else None
-    from .render.c_dump import CDumper  # libbpf's btf__align_of, with its packed-layout rule
-
     a, b = _named(old, wanted), _named(new, wanted)
     aligners = (CDumper(old, lambda _: None), CDumper(new, lambda _: None))
     out = []

@@ -26,20 +26,12 @@ from typing import Any
 
 from .btf import types as T
 from .btf.spec import Spec
-from .core.btfutil import resolve_size, skip_mods_and_typedefs
+from .core.btfutil import field_size, skip_mods_and_typedefs
 from .errors import TypeLookupError
 from .objinfo import type_name
 from .render.c_dump import CDumper
 
 SCHEMA_VERSION = 1
-
-
-def field_size(btf: Spec, tid: int) -> int:
-    """A member's size in bytes, 0 where BTF cannot size it (as pahole shows it)."""
-    try:
-        return resolve_size(btf, tid)
-    except Exception:
-        return 0
 
 
 def _members(btf: Spec, comp: T.Struct | T.Union, base_bits: int, cacheline: int) -> list[dict[str, Any]]:

@@ -79,6 +79,14 @@ def resolve_size(btf: Spec, tid: int) -> int:
     return nelems * size
 
 
+def field_size(btf: Spec, tid: int) -> int:
+    """A member's size in bytes, 0 where BTF cannot size it (as pahole and bpftool show it)."""
+    try:
+        return resolve_size(btf, tid)
+    except CoreError:
+        return 0
+
+
 def essential_len(name: str) -> int:
     """Length of ``name`` without its last ``___flavor`` suffix (bpf_core_essential_name_len)."""
     n = len(name)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from ..btf import types as T
 from ..btf.kinds import Kind
 from ..btf.spec import Spec
-from ..core.btfutil import resolve_size
+from ..core.btfutil import field_size
 
 NOT_ORDERED, ORDERING, ORDERED = 0, 1, 2
 NOT_EMITTED, EMITTING, EMITTED = 0, 1, 2
@@ -291,11 +291,7 @@ class CDumper:
                 off = m_off + m_sz
                 prev_bitfield = True
             else:
-                try:
-                    size = max(0, resolve_size(self.btf, m.type))
-                except Exception:
-                    size = 0
-                off = m_off + size * 8
+                off = m_off + field_size(self.btf, m.type) * 8
                 prev_bitfield = False
             out.append(";")
         if is_struct:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from ..btf import types as T
 from ..btf.kinds import Kind
 from ..btf.spec import Spec
-from ..core.btfutil import skip_mods_and_typedefs
-from ..layout import field_size, gaps, walk
+from ..core.btfutil import field_size, skip_mods_and_typedefs
+from ..layout import gaps, walk
 
 TYPE_WIDTH, LINE_WIDTH = 26, 48
 
