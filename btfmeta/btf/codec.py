@@ -12,7 +12,9 @@ from . import types as T
 from .kinds import Kind
 
 
-def _s32(v: int) -> int:
+def s32(v: int) -> int:
+    """The low 32 bits of ``v`` as a signed 32-bit value."""
+    v &= 0xFFFFFFFF
     return v - (1 << 32) if v & 0x80000000 else v
 
 
@@ -33,7 +35,7 @@ def _members(w: Sequence[int], p: int, vlen: int, kflag: int, name: Names) -> li
 
 def _enum_values(w: Sequence[int], p: int, vlen: int, signed: int, name: Names) -> list[T.EnumValue]:
     if signed:
-        return [T.EnumValue(name=name(w[i]), value=_s32(w[i + 1])) for i in range(p, p + 2 * vlen, 2)]
+        return [T.EnumValue(name=name(w[i]), value=s32(w[i + 1])) for i in range(p, p + 2 * vlen, 2)]
     return [T.EnumValue(name=name(w[i]), value=w[i + 1]) for i in range(p, p + 2 * vlen, 2)]
 
 
@@ -96,7 +98,7 @@ def decode(w: Sequence[int], p: int, name: Names) -> T.Type:
     if kind == Kind.FLOAT:
         return T.Float(name=n, size=st)
     if kind == Kind.DECL_TAG:
-        return T.DeclTag(name=n, type=st, component_idx=_s32(w[q]), kflag=bool(kflag))
+        return T.DeclTag(name=n, type=st, component_idx=s32(w[q]), kflag=bool(kflag))
     if kind == Kind.TYPE_TAG:
         return T.TypeTag(name=n, type=st, kflag=bool(kflag))
     raise ValueError(f"unknown BTF kind {kind}")

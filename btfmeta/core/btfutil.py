@@ -9,8 +9,7 @@ from ..btf.kinds import Kind
 from ..btf.spec import Spec
 from ..errors import TypeLookupError
 
-KIND_STR = ("void", "int", "ptr", "array", "struct", "union", "enum", "fwd", "typedef", "volatile", "const",
-            "restrict", "func", "func_proto", "var", "datasec", "float", "decl_tag", "type_tag", "enum64")
+KIND_STR = ("void", *(k.name.lower() for k in Kind))  # libbpf's btf_kind_str(), indexed by kind
 MODS = (Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
 
 
@@ -71,7 +70,7 @@ def resolve_size(btf: Spec, tid: int) -> int:
             nelems *= t.nelems
             tid = t.type
             continue
-        raise CoreError(-errno.EINVAL, f"cannot size a {KIND_STR[k] if k < 20 else k}")
+        raise CoreError(-errno.EINVAL, f"cannot size a {kind_str(t)}")
     if size is None:
         raise CoreError(-errno.EINVAL, "type chain too long to size")
     if nelems * size > 0xFFFFFFFF:
@@ -113,8 +112,8 @@ def essential_index(space: Spec) -> dict[str, list[tuple[int, Kind, str]]]:
     return idx
 
 
-def core_compatible_kinds(a: T.Type | None, b: T.Type | None) -> bool:
-    ka, kb = kind(a), kind(b)
+def core_compatible_kinds(ka: int, kb: int) -> bool:
+    """Kinds CO-RE treats as the same: equal, or ENUM and ENUM64."""
     return ka == kb or {ka, kb} == {Kind.ENUM, Kind.ENUM64}
 
 

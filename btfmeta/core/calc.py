@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
+from ..btf.codec import s32
 from ..btf.kinds import INT_SIGNED, Kind
 from .btfutil import CoreError, get, kind, resolve_size, skip_mods_and_typedefs
 from .spec import (
@@ -143,9 +144,8 @@ def _enum_value(spec: CoreSpec | None, relo_kind: int) -> int:
     t = get(spec.btf, spec.spec[0].type_id)
     v = t.values[spec.spec[0].idx].value
     if kind(t) == Kind.ENUM:
-        v &= U32
-        return v - (1 << 32) if v & 0x80000000 else v  # the stored s32, sign-extended
-    return v & 0xFFFFFFFFFFFFFFFF
+        return s32(v)  # the stored s32, sign-extended
+    return v & U64
 
 
 def calc_relo(local: CoreSpec, targ: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int, log) -> RelocResult:

@@ -18,7 +18,7 @@ from .btfutil import (
     resolve_size,
     skip_mods_and_typedefs,
 )
-from .spec import ENUMVAL_KINDS, MAX_SPEC_LEN, TYPE_KINDS, TYPE_MATCHES, Accessor, CoreSpec, _is_flex
+from .spec import ENUMVAL_KINDS, MAX_SPEC_LEN, TYPE_KINDS, TYPE_MATCHES, Accessor, CoreSpec, is_flex
 
 
 def _names_equal_essential(a: str, b: str) -> bool:
@@ -32,7 +32,7 @@ def fields_are_compat(local: Spec, lid: int, targ: Spec, tid: int) -> int:
         tid, tt = skip_mods_and_typedefs(targ, tid)
         if is_composite(lt) and is_composite(tt):
             return 1
-        if not core_compatible_kinds(lt, tt):
+        if not core_compatible_kinds(kind(lt), kind(tt)):
             return 0
         k = kind(lt)
         if k in (Kind.PTR, Kind.FLOAT):
@@ -50,22 +50,19 @@ def fields_are_compat(local: Spec, lid: int, targ: Spec, tid: int) -> int:
 
 
 def types_are_compat(local: Spec, lid: int, targ: Spec, tid: int, level: int, log) -> int:
-    if not core_compatible_kinds(get(local, lid), get(targ, tid)):
+    if not core_compatible_kinds(kind(get(local, lid)), kind(get(targ, tid))):
         return 0
     for _ in range(32):
         lid, lt = skip_mods_and_typedefs(local, lid)
         tid, tt = skip_mods_and_typedefs(targ, tid)
-        if not core_compatible_kinds(lt, tt):
+        if not core_compatible_kinds(kind(lt), kind(tt)):
             return 0
         k = kind(lt)
         if k in (0, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.FWD):
             return 1
         if k == Kind.INT:
             return int(lt.bits_offset == 0 and tt.bits_offset == 0)
-        if k == Kind.PTR:
-            lid, tid = lt.type, tt.type
-            continue
-        if k == Kind.ARRAY:
+        if k in (Kind.PTR, Kind.ARRAY):
             lid, tid = lt.type, tt.type
             continue
         if k == Kind.FUNC_PROTO:
@@ -235,7 +232,7 @@ def spec_match(ls: CoreSpec, targ: Spec, cand_id: int, log) -> tuple[int, CoreSp
         if i > 0:
             if kind(t) != Kind.ARRAY:
                 return 0, ts
-            flex = _is_flex(targ, ts.spec[-1] if ts.spec else None, t)
+            flex = is_flex(targ, ts.spec[-1] if ts.spec else None, t)
             if not flex and acc.idx >= t.nelems:
                 return 0, ts
             tid, _ = skip_mods_and_typedefs(targ, t.type)

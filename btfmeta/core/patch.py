@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 
+from ..btf.codec import s32
 from ..elf.insn import (
     CLASS_ALU,
     CLASS_ALU64,
@@ -16,6 +17,7 @@ from ..elf.insn import (
     Insn,
     decode,
     encode_into,
+    imm64,
     poison_insn,
 )
 from .btfutil import CoreError
@@ -24,11 +26,6 @@ from .calc import RelocResult
 
 def _u64(v: int) -> int:
     return v & 0xFFFFFFFFFFFFFFFF
-
-
-def _s32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v >> 31 else v
 
 
 class Patcher:
@@ -73,7 +70,7 @@ class Patcher:
                     f"{insn.imm & 0xFFFFFFFF}, exp {orig_val} -> {new_val}", warn=True)
                 raise CoreError(-errno.EINVAL)
             old = insn.imm
-            insn.imm = _s32(new_val)
+            insn.imm = s32(new_val)
             self._put(idx, insn)
             log(f"prog '{prog}': relo #{relo_idx}: patched insn #{idx} (ALU/ALU64) imm {_u64(old)} -> {new_val}")
             return "patched"
@@ -115,13 +112,13 @@ class Patcher:
                     or second.src or second.off:
                 log(f"prog '{prog}': relo #{relo_idx}: insn #{idx} (LDIMM64) has unexpected form", warn=True)
                 raise CoreError(-errno.EINVAL)
-            imm = (insn.imm & 0xFFFFFFFF) | (second.imm & 0xFFFFFFFF) << 32
+            imm = imm64(insn, second)
             if res.validate and imm != orig_val:
                 log(f"prog '{prog}': relo #{relo_idx}: unexpected insn #{idx} (LDIMM64) value: got {imm}, exp "
                     f"{orig_val} -> {new_val}", warn=True)
                 raise CoreError(-errno.EINVAL)
-            insn.imm = _s32(new_val)
-            second.imm = _s32(_u64(new_val) >> 32)
+            insn.imm = s32(new_val)
+            second.imm = s32(_u64(new_val) >> 32)
             self._put(idx, insn)
             self._put(idx + 1, second)
             log(f"prog '{prog}': relo #{relo_idx}: patched insn #{idx} (LDIMM64) imm64 {imm} -> {new_val}")

@@ -5,7 +5,19 @@ instruction the program can reach makes the verifier refuse it."""
 
 from __future__ import annotations
 
-from ..elf.insn import CALL, LD_IMM64, POISON_IMM, Insn
+from ..elf.insn import (
+    CALL,
+    CLASS_ALU,
+    CLASS_ALU64,
+    CLASS_JMP,
+    CLASS_JMP32,
+    CLASS_LD,
+    CLASS_LDX,
+    LD_IMM64,
+    POISON_IMM,
+    Insn,
+    imm64,
+)
 
 U64 = 0xFFFFFFFFFFFFFFFF
 _ALU = {0x00: lambda a, b: a + b, 0x10: lambda a, b: a - b, 0x20: lambda a, b: a * b, 0x40: lambda a, b: a | b,
@@ -41,17 +53,16 @@ def reachable(insns: list[Insn]) -> tuple[set[int], set[int]]:
             regs = joined
         states[pc] = regs
         insn = insns[pc]
-        cls, op = insn.code & 0x07, insn.code & 0xF0
+        cls, op = insn.cls, insn.code & 0xF0
         r = list(regs)
         if insn.code == LD_IMM64:
             if pc + 1 < n:
-                r[insn.dst] = ((insn.imm & 0xFFFFFFFF) | (insns[pc + 1].imm & 0xFFFFFFFF) << 32) \
-                    if insn.src == 0 else None
+                r[insn.dst] = imm64(insn, insns[pc + 1]) if insn.src == 0 else None
             work.append((pc + 2, tuple(r)))
             continue
-        if cls in (4, 7):  # ALU, ALU64
-            bits = 64 if cls == 7 else 32
-            src = (insn.imm & U64) if not insn.code & 0x08 else r[insn.src] if insn.src < 11 else None
+        if cls in (CLASS_ALU, CLASS_ALU64):
+            bits = 64 if cls == CLASS_ALU64 else 32
+            src = (insn.imm & U64) if not insn.source_x else r[insn.src] if insn.src < 11 else None
             if op == 0xB0:  # mov
                 r[insn.dst] = None if src is None else src & ((1 << bits) - 1)
             elif op in _ALU and r[insn.dst] is not None and src is not None:
@@ -60,7 +71,7 @@ def reachable(insns: list[Insn]) -> tuple[set[int], set[int]]:
                 r[insn.dst] = None
             work.append((pc + 1, tuple(r)))
             continue
-        if cls in (5, 6):  # JMP, JMP32
+        if cls in (CLASS_JMP, CLASS_JMP32):
             if insn.code == CALL:
                 if insn.src == 1:  # bpf-to-bpf call
                     calls.add(pc + insn.imm + 1)
@@ -74,14 +85,14 @@ def reachable(insns: list[Insn]) -> tuple[set[int], set[int]]:
                 work.append((pc + insn.off + 1, regs))
                 continue
             a = r[insn.dst]
-            b = (insn.imm & U64) if not insn.code & 0x08 else r[insn.src]
-            taken = None if a is None or b is None else _cmp(op, a, b, 64 if cls == 5 else 32)
+            b = (insn.imm & U64) if not insn.source_x else r[insn.src]
+            taken = None if a is None or b is None else _cmp(op, a, b, 64 if cls == CLASS_JMP else 32)
             if taken is not False:
                 work.append((pc + insn.off + 1, regs))
             if taken is not True:
                 work.append((pc + 1, regs))
             continue
-        if cls in (0, 1):  # LD (legacy), LDX: the destination becomes unknown
+        if cls in (CLASS_LD, CLASS_LDX):  # the destination becomes unknown
             r[insn.dst] = None
         work.append((pc + 1, tuple(r)))
     return set(states), calls

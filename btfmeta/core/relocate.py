@@ -12,7 +12,7 @@ from ..btf.spec import Spec
 from ..elf.bpfobj import BpfObject
 from ..elf.insn import INSN_SIZE
 from ..errors import BtfmetaError, IncompatibleError
-from .btfutil import KIND_STR, CoreError, essential_index, essential_len, get, kind, kind_str
+from .btfutil import KIND_STR, CoreError, core_compatible_kinds, essential_index, essential_len, get, kind, kind_str
 from .calc import RelocResult, calc_relo
 from .match import spec_match
 from .patch import Patcher
@@ -77,7 +77,7 @@ def find_candidates(local: Spec, local_id: int, target: Spec, log) -> list[Candi
             break
         where = "vmlinux" if depth == 0 else _module_name(space)
         for tid, tk, name in essential_index(space).get(lname[:n], []):
-            if tk != lk and not ({tk, lk} <= {6, 19}):
+            if not core_compatible_kinds(tk, lk):
                 continue
             log(f"CO-RE relocating [{local_id}] {KIND_STR[lk]} {lname}: found target candidate [{tid}] "
                 f"{KIND_STR[tk]} {name} in [{where}]")

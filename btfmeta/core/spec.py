@@ -45,7 +45,7 @@ class CoreSpec:
 _INT = re.compile(r"\s*[+-]?\d+")
 
 
-def _is_flex(btf: Spec, acc: Accessor | None, arr: T.Array) -> bool:
+def is_flex(btf: Spec, acc: Accessor | None, arr: T.Array) -> bool:
     """An array that is the last, named member of its composite with nelems 0."""
     if acc is None or acc.name is None or arr.nelems != 0:
         return False
@@ -105,7 +105,7 @@ def parse_spec(btf: Spec, type_id: int, access: str, relo_kind: int, prog: str, 
             tid = m.type
         elif kind(t) == Kind.ARRAY:
             eid, _ = skip_mods_and_typedefs(btf, t.type)
-            flex = _is_flex(btf, spec.spec[-1] if spec.spec else None, t)
+            flex = is_flex(btf, spec.spec[-1] if spec.spec else None, t)
             if not flex and access_idx >= t.nelems:
                 raise CoreError(-errno.EINVAL)
             if len(spec.spec) == MAX_SPEC_LEN:

@@ -48,6 +48,11 @@ def encode_into(data: bytearray, index: int, insn: Insn, *, big_endian: bool = F
                      insn.imm)
 
 
+def imm64(first: Insn, second: Insn) -> int:
+    """The 64-bit constant of a two-slot ``ld_imm64``."""
+    return (first.imm & 0xFFFFFFFF) | (second.imm & 0xFFFFFFFF) << 32
+
+
 def poison_insn() -> Insn:
     """``call 0x0bad2310``: what libbpf writes over an instruction it cannot relocate."""
     return Insn(CALL, 0, 0, 0, POISON_IMM)
