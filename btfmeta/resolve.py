@@ -46,12 +46,8 @@ def _roots(btf: Spec, name: str) -> list[int]:
     if exact:
         return sorted(exact)
     wanted = (Kind.STRUCT, Kind.UNION, Kind.TYPEDEF)
-    out = []
-    s: Spec | None = btf
-    while s is not None:
-        out += [tid for tid, kind, _ in essential_index(s).get(essential(name), []) if kind in wanted]
-        s = s.base
-    return sorted(out)
+    return sorted(tid for s in btf.layers() for tid, kind, _ in essential_index(s).get(essential(name), [])
+                  if kind in wanted)
 
 
 def _find_member(btf: Spec, comp: T.Struct | T.Union, name: str) -> tuple[int, T.Member] | None:

@@ -262,15 +262,19 @@ class Spec:
                 name = self.type_by_id(tid).name  # raises the positioned error
             yield tid, Kind((w[p + 1] >> 24) & 0x1F), name
 
-    def merged(self) -> Spec:
-        """This split BTF and its base as one standalone BTF with the same type ids."""
-        chain = []
+    def layers(self) -> list[Spec]:
+        """This BTF and the bases it stacks on, the bottom base (vmlinux) first."""
+        chain: list[Spec] = []
         s: Spec | None = self
         while s is not None:
             chain.append(s)
             s = s.base
+        return chain[::-1]
+
+    def merged(self) -> Spec:
+        """This split BTF and its base as one standalone BTF with the same type ids."""
         out = Spec(byteorder=self.byteorder)
-        for part in reversed(chain):
+        for part in self.layers():
             for _, t in part:
                 out.add(t)
         return out

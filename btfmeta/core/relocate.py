@@ -67,12 +67,7 @@ def find_candidates(local: Spec, local_id: int, target: Spec, log) -> list[Candi
         raise CoreError(-errno.EINVAL)
     lk = kind(lt)
     out: list[Candidate] = []
-    chain = []
-    s = target
-    while s is not None:
-        chain.append(s)
-        s = s.base
-    for depth, space in enumerate(reversed(chain)):
+    for depth, space in enumerate(target.layers()):
         if depth and out:
             break
         where = "vmlinux" if depth == 0 else _module_name(space)
