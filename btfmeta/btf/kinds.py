@@ -47,3 +47,5 @@ LINKAGE_EXTERN = 2
 
 MAGIC = 0xEB9F
 HEADER_LEN = 24
+# (byte order, struct prefix) by the first two bytes read little-endian; .BTF.ext shares the magic.
+ORDER_BY_MAGIC = {MAGIC: ("little", "<"), 0x9FEB: ("big", ">")}

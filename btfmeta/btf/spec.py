@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from ..errors import BTFFormatError, TypeLookupError
 from . import types as T
 from .codec import decode, encode
-from .kinds import FIXED_WORDS, HEADER_LEN, MAGIC, MAX_KIND, VLEN_WORDS, Kind
+from .kinds import FIXED_WORDS, HEADER_LEN, MAGIC, MAX_KIND, ORDER_BY_MAGIC, VLEN_WORDS, Kind
 from .strings import StringSet, StringTable
 
 _NATIVE = sys.byteorder
@@ -62,12 +62,9 @@ class Spec:
         if size < HEADER_LEN:
             raise self._fail(f"BTF header not found: {size} bytes, a header needs {HEADER_LEN}", 0)
         magic_le = data[0] | data[1] << 8
-        if magic_le == MAGIC:
-            order, fmt = "little", "<"
-        elif magic_le == 0x9FEB:
-            order, fmt = "big", ">"
-        else:
+        if magic_le not in ORDER_BY_MAGIC:
             raise self._fail(f"invalid BTF magic 0x{magic_le:04x}", 0)
+        order, fmt = ORDER_BY_MAGIC[magic_le]
         self.byteorder = order
         hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(fmt + "5I", data, 4)
         if hdr_len < HEADER_LEN:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from ..btf.kinds import ORDER_BY_MAGIC
 from ..errors import ELFFormatError
 
 MIN_REC_SIZE = {"func_info": 8, "line_info": 16, "core_relo": 16}
@@ -44,12 +45,9 @@ def parse_btf_ext(data: bytes, *, path: str | None = None) -> BtfExt:
     if len(data) < 8:
         raise fail("header too short", 0)
     magic = struct.unpack_from("<H", data)[0]
-    if magic == 0xEB9F:
-        fmt, order = "<", "little"
-    elif magic == 0x9FEB:
-        fmt, order = ">", "big"
-    else:
+    if magic not in ORDER_BY_MAGIC:
         raise fail(f"invalid magic 0x{magic:04x}", 0)
+    order, fmt = ORDER_BY_MAGIC[magic]
     version, flags = data[2], data[3]
     if version != 1:
         raise fail(f"unsupported version {version}", 2)
