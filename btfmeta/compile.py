@@ -49,7 +49,7 @@ def compile_source(text: str, *, path: str = "<input>", include_dirs: Sequence[s
 
 def _check_target(target: str) -> str:
     if target not in TARGETS:
-        raise CSyntaxError(f"unknown target '{target}' (expected bpf or bpfeb)", None)
+        raise CSyntaxError(f"unknown target '{target}' (expected {', '.join(TARGETS)})", None)
     return target
 
 
