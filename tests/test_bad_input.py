@@ -146,3 +146,21 @@ def test_missing_file_and_unwritable_output(tmp_path):
     assert res.code == 2 and "nope.btf" in res.stderr
     res = run_cli("btf", "copy", str(FIXTURES / "kinds.bpf.o"), "-o", str(tmp_path / "no" / "dir" / "x.btf"))
     assert res.code == 2 and res.stderr.count("\n") == 1
+
+
+def test_reference_loops_are_refused(tmp_path):
+    """A typedef loop (the kernel refuses it too) ends every command with exit 2 and one line,
+    never an endless walk; the commands that follow the chain name the looping type."""
+    spec = Spec()
+    spec.add(T.Typedef(name="a", type=2))
+    spec.add(T.Typedef(name="b", type=1))
+    spec.add(T.Struct(name="s", size=4, members=[T.Member(name="x", type=1, bits_offset=0)]))
+    path = tmp_path / "loop.btf"
+    path.write_bytes(spec.to_bytes())
+    for args in (["layout", str(path)], ["layout", str(path), "--format", "json"], ["diff", str(path), str(path)],
+                 ["resolve", "s.x", "--btf", str(path)], ["btf", "dump", str(path), "--format", "c"]):
+        res = run_cli(*args)
+        assert res.code == 2 and res.stderr.startswith("btfmeta: error: "), (args, res.stderr)
+        assert res.stderr.count("\n") == 1, (args, res.stderr)
+    for args in (["layout", str(path)], ["resolve", "s.x", "--btf", str(path)]):
+        assert "reference loop" in run_cli(*args).stderr

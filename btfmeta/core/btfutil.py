@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Collection
 
 from ..btf import types as T
 from ..btf.kinds import Kind
 from ..btf.spec import Spec
-from ..errors import TypeLookupError
+from ..errors import BTFFormatError, TypeLookupError
 
 KIND_STR = ("void", *(k.name.lower() for k in Kind))  # libbpf's btf_kind_str(), indexed by kind
 MODS = (Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
+MODS_AND_TYPEDEF = frozenset((*MODS, Kind.TYPEDEF))
 
 
 class CoreError(Exception):
@@ -40,12 +42,20 @@ def kind_str(t: T.Type | None) -> str:
     return KIND_STR[k] if k < len(KIND_STR) else "unknown"
 
 
-def skip_mods_and_typedefs(btf: Spec, tid: int) -> tuple[int, T.Type | None]:
+def follow(btf: Spec, tid: int, kinds: Collection[Kind]) -> tuple[int, T.Type | None]:
+    """Follow ``.type`` from ``tid`` while the kind is in ``kinds``; the first other type.
+    A chain longer than the type count loops: malformed BTF, which the kernel also refuses."""
     t = get(btf, tid)
-    while t is not None and (t.kind in MODS or t.kind == Kind.TYPEDEF):
+    for _ in range(btf.type_cnt):
+        if t is None or t.kind not in kinds:
+            return tid, t
         tid = t.type
         t = get(btf, tid)
-    return tid, t
+    raise BTFFormatError(f"type [{tid}] {kind_str(t)} '{t.name}' is part of a reference loop", path=btf.path)
+
+
+def skip_mods_and_typedefs(btf: Spec, tid: int) -> tuple[int, T.Type | None]:
+    return follow(btf, tid, MODS_AND_TYPEDEF)
 
 
 def resolve_size(btf: Spec, tid: int) -> int:

@@ -14,6 +14,7 @@ from ..btf import types as T
 from ..btf.kinds import Kind
 from ..btf.spec import Spec
 from ..core.btfutil import field_size
+from ..errors import BTFFormatError
 
 NOT_ORDERED, ORDERING, ORDERED = 0, 1, 2
 NOT_EMITTED, EMITTING, EMITTED = 0, 1, 2
@@ -132,7 +133,7 @@ class CDumper:
         if self.order_state[tid] == ORDERING:
             if isinstance(t, T.Composite) and through_ptr and t.name:
                 return 0
-            raise ValueError(f"unsatisfiable type cycle, id:[{tid}]")
+            raise BTFFormatError(f"unsatisfiable type cycle, id:[{tid}]", path=self.btf.path)
         k = t.kind
         if k in (Kind.INT, Kind.FLOAT):
             self.order_state[tid] = ORDERED

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..btf import types as T
 from ..btf.kinds import Kind
 from ..btf.spec import Spec
-from ..core.btfutil import field_size, skip_mods_and_typedefs
+from ..core.btfutil import MODS_AND_TYPEDEF, field_size, follow, skip_mods_and_typedefs
 from ..layout import gaps, walk
 
 TYPE_WIDTH, LINE_WIDTH = 26, 48
@@ -62,9 +62,8 @@ def params(btf: Spec, proto: T.FuncProto) -> str:
 def _dims(btf: Spec, tid: int, last: bool) -> str:
     """Array dimensions for the member name; a trailing zero-length array prints as []."""
     dims = ""
-    t = btf.type_by_id(tid) if tid else None
-    while t is not None and t.kind in (Kind.CONST, Kind.VOLATILE):
-        t = btf.type_by_id(t.type) if t.type else None
+    tid, t = follow(btf, tid, (Kind.CONST, Kind.VOLATILE))
+    follow(btf, tid, (Kind.ARRAY,))  # refuses a loop of arrays before the walk below
     while t is not None and t.kind == Kind.ARRAY:
         dims += "[]" if last and not dims and t.nelems == 0 else f"[{t.nelems}]"
         t = btf.type_by_id(t.type) if t.type else None
@@ -79,10 +78,7 @@ def _bitfield_comment(bit: int, unit: int) -> str:
 
 def natural_alignment(btf: Spec, tid: int) -> int:
     """pahole's tag__natural_alignment."""
-    t = btf.type_by_id(tid) if tid else None
-    while t is not None and t.kind in (Kind.TYPEDEF, Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPE_TAG,
-                                       Kind.ARRAY):
-        t = btf.type_by_id(t.type) if t.type else None
+    _, t = follow(btf, tid, (*MODS_AND_TYPEDEF, Kind.ARRAY))
     if t is None:
         return 1
     if t.kind == Kind.PTR:
