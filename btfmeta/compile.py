@@ -7,7 +7,9 @@ result is split BTF whose types equal to base types refer to the base.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from .btf.dedup import split_on_base
 from .btf.spec import Spec
@@ -37,14 +39,36 @@ def compile_headers(paths: Sequence[str], *, include_dirs: Sequence[str] = (), d
                     target: str = "bpf", base: Spec | None = None) -> Spec:
     """Compile C headers (as one translation unit, in order) to a BTF ``Spec``."""
     pp = _preprocessor(include_dirs, defines, _check_target(target))
-    return _compile(pp.run(list(paths)), target, base)
+    with _gc_paused():
+        return _compile(pp.run(list(paths)), target, base)
 
 
 def compile_source(text: str, *, path: str = "<input>", include_dirs: Sequence[str] = (),
                    defines: dict[str, str] | None = None, target: str = "bpf", base: Spec | None = None) -> Spec:
     """Compile C source text (``path`` names it in messages and for quoted includes)."""
     pp = _preprocessor(include_dirs, defines, _check_target(target))
-    return _compile(pp.run_text(text, path), target, base)
+    with _gc_paused():
+        return _compile(pp.run_text(text, path), target, base)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Compiling allocates millions of objects that nearly all stay alive to the end,
+    so the cyclic collector's passes over them find nothing; pausing it saves ~30%.
+
+    On the way out, everything the compile left is moved straight to the oldest
+    generation (freeze, then unfreeze), as if it had survived the young collections;
+    otherwise the first allocation after re-enabling scans it all at once (~0.1 s).
+    Cyclic garbage among it is freed by the next full collection, as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 def _check_target(target: str) -> str:

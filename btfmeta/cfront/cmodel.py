@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import Pos
+from .errors import Where
 
 
 class CType:
@@ -132,7 +132,7 @@ class Field:
     align_attr: int = 0
     packed: bool = False
     decl_tags: list[str] = field(default_factory=list)
-    pos: Pos | None = None
+    pos: Where | None = None
     offset: int = 0  # in bits, set by layout
 
 
@@ -148,7 +148,7 @@ class Record(CType):
     align_attr: int = 0
     max_field_align: int = 0  # #pragma pack(N), in bytes
     decl_tags: list[str] = field(default_factory=list)
-    pos: Pos | None = None
+    pos: Where | None = None
     size: int = 0
     align: int = 1
 
@@ -179,7 +179,7 @@ class Enum(CType):
     def complete(self) -> bool:
         return True  # an incomplete enum still has int's size (GNU)
 
-    def finish(self, pos: Pos | None) -> None:
+    def finish(self, pos: Where | None) -> None:
         """Pick the underlying type as clang does: int/unsigned, else 64-bit; packed: smallest."""
         vals = [v for _, v in self.values] or [0]
         lo, hi = min(vals), max(vals)

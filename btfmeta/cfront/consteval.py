@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +36,10 @@ _ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "a": 7, "b": 8, "f": 12, "v": 11, 
 _INT_RE = re.compile(r"(0[xX][0-9a-fA-F']+|0[bB][01']+|[0-9']+)([uUlL]*)")
 
 
+@lru_cache(maxsize=4096)
 def parse_int_literal(text: str) -> CInt | None:
-    """C11 6.4.4.1 for LP64; None if ``text`` is not an integer constant."""
+    """C11 6.4.4.1 for LP64; None if ``text`` is not an integer constant (cached:
+    headers repeat a few hundred literals tens of thousands of times)."""
     m = _INT_RE.fullmatch(text)
     if m is None:
         return None

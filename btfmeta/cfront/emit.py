@@ -34,32 +34,33 @@ class Emitter:
         return tid
 
     def type_id(self, t: C.CType) -> int:
-        if isinstance(t, C.Void):
-            return 0
-        if isinstance(t, C.Basic):
-            return self._put(("basic", t.name), lambda: _basic(t))
-        if isinstance(t, C.Pointer):
-            target = self.type_id(t.target)
-            return self._put(("ptr", target), lambda: T.Ptr(type=target))
-        if isinstance(t, C.Array):
-            elem = self.type_id(t.elem)
-            index = self.type_id(ARRAY_SIZE_TYPE)
-            return self._put(("array", elem, t.count or 0), lambda: T.Array(type=elem, index_type=index,
-                                                                             nelems=t.count or 0))
-        if isinstance(t, C.Qualified):
-            return self._qualified(t)
-        if isinstance(t, C.TypeTagged):
-            base = self.type_id(t.base)
-            return self._put(("tag", t.tag, base), lambda: T.TypeTag(name=t.tag, type=base))
-        if isinstance(t, C.Typedef):
-            return self._typedef(t)
-        if isinstance(t, C.Record):
-            return self._record(t)
-        if isinstance(t, C.Enum):
-            return self._enum(t)
-        if isinstance(t, C.Function):
-            return self._proto(t, named=False)
-        raise TypeError(f"cannot emit {t!r}")
+        how = _BY_CLASS.get(type(t))
+        if how is None:
+            raise TypeError(f"cannot emit {t!r}")
+        return how(self, t)
+
+    def _void(self, t: C.Void) -> int:
+        return 0
+
+    def _basic(self, t: C.Basic) -> int:
+        return self._put(("basic", t.name), lambda: _int_or_float(t))
+
+    def _pointer(self, t: C.Pointer) -> int:
+        target = self.type_id(t.target)
+        return self._put(("ptr", target), lambda: T.Ptr(type=target))
+
+    def _array(self, t: C.Array) -> int:
+        elem = self.type_id(t.elem)
+        index = self.type_id(ARRAY_SIZE_TYPE)
+        return self._put(("array", elem, t.count or 0),
+                         lambda: T.Array(type=elem, index_type=index, nelems=t.count or 0))
+
+    def _type_tag(self, t: C.TypeTagged) -> int:
+        base = self.type_id(t.base)
+        return self._put(("tag", t.tag, base), lambda: T.TypeTag(name=t.tag, type=base))
+
+    def _function(self, t: C.Function) -> int:
+        return self._proto(t, named=False)
 
     def _qualified(self, t: C.Qualified) -> int:
         # clang peels const, then volatile, then restrict: CONST -> VOLATILE -> RESTRICT -> base
@@ -161,10 +162,14 @@ class Emitter:
             self.spec.add(T.Datasec(name=name, size=0, vars=secinfo))
 
 
+_BY_CLASS = {C.Void: Emitter._void, C.Basic: Emitter._basic, C.Pointer: Emitter._pointer, C.Array: Emitter._array,
+             C.Qualified: Emitter._qualified, C.TypeTagged: Emitter._type_tag, C.Typedef: Emitter._typedef,
+             C.Record: Emitter._record, C.Enum: Emitter._enum, C.Function: Emitter._function}
+
 ARRAY_SIZE_TYPE = C.Basic("__ARRAY_SIZE_TYPE__", 4, 4, False)
 
 
-def _basic(t: C.Basic) -> T.Type:
+def _int_or_float(t: C.Basic) -> T.Type:
     if t.is_float:
         return T.Float(name=t.name, size=t.size)
     encoding = INT_BOOL if t.is_bool else INT_SIGNED if t.signed else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import BtfmetaError
 
@@ -15,10 +16,20 @@ class Pos:
     text: str = ""  # the source line, for the caret display
 
 
+class Located(Protocol):
+    """Anything that can say where it is in the source (a token); made a ``Pos`` only
+    when a message needs it, so the front end keeps tokens instead of positions."""
+
+    def pos(self) -> Pos: ...
+
+
+Where = Pos | Located
+
+
 class CSyntaxError(BtfmetaError):
     """A syntax error, unsupported construct, or a layout clang would reject."""
 
-    def __init__(self, message: str, pos):
+    def __init__(self, message: str, pos: Where | None):
         """``pos`` is a ``Pos`` or anything with a ``pos()`` method (a token), resolved here."""
         super().__init__(message)
         self.pos = pos if pos is None or isinstance(pos, Pos) else pos.pos()

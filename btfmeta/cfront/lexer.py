@@ -6,14 +6,17 @@ import re
 
 from .errors import CSyntaxError, Pos
 
+# alternatives in the order that fails fastest for the common tokens (identifiers,
+# then the one-character punctuators); '.' before a digit starts a number
 _TOKEN = re.compile(r"""
     [ \t\f\v\r]*
   (?:
     (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
+  | (?P<punct>[;,(){}\[\]~?]|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[*/%+\-&|^]=|\#\#
+              |\.(?![0-9])|[:<>=*/%+\-&|^\#!])
   | (?P<num>\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.'])*)
   | (?P<char>(?:L|u8|u|U)?'(?:\\.|[^'\\\n])*')
   | (?P<str>(?:L|u8|u|U)?"(?:\\.|[^"\\\n])*")
-  | (?P<punct>\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[*/%+\-&|^]=|\#\#|[][(){}.,;:?~!<>=*/%+\-&|^\#])
   | (?P<bad>\S)
   )
 """, re.X)
@@ -51,6 +54,9 @@ class Tok:
 
     def pos(self) -> Pos:
         return self.src.pos(self.line, self.col)
+
+    def __str__(self) -> str:
+        return self.text
 
     def copy(self, **kw) -> Tok:
         t = Tok(self.kind, self.text, self.line, self.col, self.src, self.hide, self.space)

@@ -21,6 +21,7 @@ MAX_INCLUDE_DEPTH = 200
 # function-like builtins of #if; `#ifdef __has_attribute` sees them as defined, as in clang
 HAS_BUILTINS = {"__has_attribute", "__has_builtin", "__has_feature", "__has_extension", "__has_include",
                 "__has_include_next", "__has_cpp_attribute", "__has_c_attribute", "__has_declspec_attribute"}
+_POSITION_MACROS = ("__LINE__", "__FILE__")  # predefined, expanded where they are used
 KNOWN_ATTRIBUTES = {
     "packed", "aligned", "preserve_access_index", "btf_decl_tag", "btf_type_tag", "noinline",
     "always_inline", "section", "unused", "used", "weak", "mode", "deprecated", "may_alias",
@@ -117,9 +118,17 @@ class Preprocessor:
 
     def expand(self, toks: list[Tok], *, in_if: bool = False) -> list[Tok]:
         """Macro-expand a token list (rescanning, hide sets, # and ##)."""
-        out: list[Tok] = []
-        work = deque(toks)
         macros = self.macros
+        start = 0
+        if not in_if:  # skip the tokens nothing can expand without the work queue: most of a header
+            for t in toks:
+                if t.kind == "id" and (t.text in macros or t.text in _POSITION_MACROS):
+                    break
+                start += 1
+            if start == len(toks):
+                return toks
+        out: list[Tok] = toks[:start]
+        work = deque(toks[start:])
         while work:
             t = work.popleft()
             if t.kind != "id":
@@ -165,7 +174,7 @@ class Preprocessor:
         return t.copy(kind="num", text="1" if self.is_defined(name) else "0")
 
     def is_defined(self, name: str) -> bool:
-        return name in self.macros or name in HAS_BUILTINS or name in ("__LINE__", "__FILE__")
+        return name in self.macros or name in HAS_BUILTINS or name in _POSITION_MACROS
 
     def _has(self, t: Tok, work: deque) -> Tok:
         if not work or work[0].text != "(":

@@ -8,17 +8,17 @@ that follow them, as in a C compiler.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import cmodel as C
 from .consteval import CInt, ConstEvalError, binary, parse_char_literal, parse_int_literal, unary
-from .errors import CSyntaxError, Pos
+from .errors import CSyntaxError, Where
 from .lexer import Tok
-from .parser import PToken as Token
 
 # -- values passed between callbacks ---------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Attr:
     name: str
     args: list
@@ -37,64 +37,64 @@ class AttrWord(str):
     """A bare identifier as an attribute argument (``mode(DI)``, ``cleanup(fn)``)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Spec:
     """One declaration-specifier item: ('basic', word) etc."""
 
     what: str
     value: object
-    pos: Pos | None = None
+    pos: Where | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class DeclSpecs:
     base: C.CType
     storage: set[str]
     attrs: list[Attr]
     align: int
-    pos: Pos | None
+    pos: Where | None
 
 
-@dataclass
+@dataclass(slots=True)
 class PointerOp:
     quals: set[str]
     attrs: list[Attr]
 
 
-@dataclass
+@dataclass(slots=True)
 class ArrayOp:
     count: int | None
-    pos: Pos | None
+    pos: Where | None
 
 
-@dataclass
+@dataclass(slots=True)
 class FuncOp:
     params: list[tuple[str, C.CType, list[Attr]]]
     variadic: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class Declarator:
     name: str | None
-    pos: Pos | None
+    pos: Where | None
     ops: list = field(default_factory=list)  # applied in order to the base type
 
 
-@dataclass
+@dataclass(slots=True)
 class AttrDeclarator:
     decl: Declarator
     attrs: list[Attr]
 
 
-@dataclass
+@dataclass(slots=True)
 class MemberItem:
     decl: Declarator | None
     attrs: list[Attr]
     bits: CInt | None
-    pos: Pos | None
+    pos: Where | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Entity:
     """A top-level thing to emit, in declaration order."""
 
@@ -141,8 +141,17 @@ BASICS = {
 }
 
 
-def basic_from_words(words: list[str], pos: Pos | None) -> C.CType:
+def basic_from_words(words: list[str], pos: Where | None) -> C.CType:
     """Canonical clang type for a multiset of basic type keywords."""
+    try:
+        return _basic_type(tuple(words))
+    except ValueError as exc:
+        raise CSyntaxError(str(exc), pos) from None
+
+
+@lru_cache(maxsize=1024)
+def _basic_type(words: tuple[str, ...]) -> C.CType:
+    """``basic_from_words`` without a position: ValueError for invalid combinations."""
     w = [_BASIC_WORDS.get(x, x) for x in words]
     counts = {k: w.count(k) for k in set(w)}
     signed, unsigned = counts.pop("signed", 0), counts.pop("unsigned", 0)
@@ -152,14 +161,14 @@ def basic_from_words(words: list[str], pos: Pos | None) -> C.CType:
         counts["__int128"] = counts.get("__int128", 0) + 1
         unsigned += 1
     if (signed and unsigned) or signed > 1 or unsigned > 1:
-        raise CSyntaxError("cannot combine 'signed' and 'unsigned'", pos)
+        raise ValueError("cannot combine 'signed' and 'unsigned'")
     longs = counts.pop("long", 0)
     short = counts.pop("short", 0)
     key = sorted(counts)
     if counts and max(counts.values()) > 1:
-        raise CSyntaxError(f"duplicate '{key[0]}' declaration specifier", pos)
+        raise ValueError(f"duplicate '{key[0]}' declaration specifier")
     if longs > 2 or (longs and short):
-        raise CSyntaxError("invalid combination of type specifiers", pos)
+        raise ValueError("invalid combination of type specifiers")
     u = "unsigned " if unsigned else ""
     if key == ["void"] and not (signed or unsigned or longs or short):
         return C.VOID
@@ -177,7 +186,7 @@ def basic_from_words(words: list[str], pos: Pos | None) -> C.CType:
         if short:
             return BASICS[u + "short"]
         return BASICS[u + ("long long" if longs == 2 else "long" if longs else "int")]
-    raise CSyntaxError("invalid combination of type specifiers: " + " ".join(words), pos)
+    raise ValueError("invalid combination of type specifiers: " + " ".join(words))
 
 
 def _strip_underscores(name: str) -> str:
@@ -198,7 +207,6 @@ class Sema:
         self.reset()
 
     def reset(self) -> None:
-        self.toks: list[Tok] = []
         self.typedef_names: set[str] = set()
         self.typedefs: dict[str, C.Typedef] = {}
         self.tags: dict[str, C.Record | C.Enum] = {}
@@ -206,19 +214,10 @@ class Sema:
         self.entities: list[Entity] = []
         self.pack_stack: list[int] = []
         self.pack = 0
-        self._enum_items: list[tuple[str, CInt, Pos | None]] = []
+        self._enum_items: list[tuple[str, CInt, Where | None]] = []
         # clang's builtin typedef; on BPF targets va_list is a plain pointer
         self.typedefs["__builtin_va_list"] = C.Typedef("__builtin_va_list", C.Pointer(C.VOID))
         self.typedef_names.add("__builtin_va_list")
-
-    def begin(self, toks: list[Tok]) -> None:
-        self.toks = toks
-
-    def _pos(self, tok) -> Tok | None:
-        """The source token behind a parser token; made a ``Pos`` only if an error needs it."""
-        if isinstance(tok, Token) and isinstance(tok.start_pos, int) and 0 <= tok.start_pos < len(self.toks):
-            return self.toks[tok.start_pos]
-        return None
 
     # -- top level -------------------------------------------------------------------
 
@@ -237,8 +236,8 @@ class Sema:
     def member_empty(self, children):
         return None
 
-    def _apply_pragma(self, tok: Token) -> None:
-        words = str(tok).replace("(", " ( ").replace(")", " ) ").replace(",", " , ").split()
+    def _apply_pragma(self, tok: Tok) -> None:
+        words = tok.text.replace("(", " ( ").replace(")", " ) ").replace(",", " , ").split()
         if words[0] != "pack":
             return  # '#pragma clang attribute' does not change BTF
         args = [w for w in words[1:] if w not in "(),"]
@@ -255,10 +254,10 @@ class Sema:
         else:
             self.pack = self._pack_value(args[0], tok)
 
-    def _pack_value(self, text: str, tok: Token) -> int:
+    def _pack_value(self, text: str, tok: Tok) -> int:
         v = parse_int_literal(text)
         if v is None or v.value not in (1, 2, 4, 8, 16):
-            raise CSyntaxError("expected #pragma pack parameter to be '1', '2', '4', '8', or '16'", self._pos(tok))
+            raise CSyntaxError("expected #pragma pack parameter to be '1', '2', '4', '8', or '16'", tok)
         return v.value
 
     # -- declarations ------------------------------------------------------------------
@@ -326,11 +325,11 @@ class Sema:
 
     def static_assert(self, children):
         kw, cond = children[0], children[1]
-        msg = "".join(str(s)[1:-1] for s in children[2:] if isinstance(s, Token))
+        msg = "".join(s.text[1:-1] for s in children[2:] if isinstance(s, Tok))
         if not isinstance(cond, CInt):
-            raise CSyntaxError("static assertion expression is not an integral constant expression", self._pos(kw))
+            raise CSyntaxError("static assertion expression is not an integral constant expression", kw)
         if not cond.value:
-            raise CSyntaxError("static assertion failed" + (f": {msg}" if msg else ""), self._pos(kw))
+            raise CSyntaxError("static assertion failed" + (f": {msg}" if msg else ""), kw)
         return None
 
     member_static_assert = static_assert
@@ -351,13 +350,13 @@ class Sema:
     # -- declaration specifiers ---------------------------------------------------------------
 
     def storage_class(self, children):
-        return Spec("storage", str(children[0]), self._pos(children[0]))
+        return Spec("storage", children[0].text, children[0])
 
     def function_specifier(self, children):
-        return Spec("funcspec", str(children[0]), self._pos(children[0]))
+        return Spec("funcspec", children[0].text, children[0])
 
     def type_qualifier(self, children):
-        return Spec("qual", _QUALIFIERS[str(children[0])], self._pos(children[0]))
+        return Spec("qual", _QUALIFIERS[children[0].text], children[0])
 
     def alignas(self, children):
         v = children[0]
@@ -365,20 +364,20 @@ class Sema:
         return Spec("align", n, None)
 
     def basic_type(self, children):
-        return Spec("basic", str(children[0]), self._pos(children[0]))
+        return Spec("basic", children[0].text, children[0])
 
     def typedef_name(self, children):
         tok = children[0]
-        td = self.typedefs.get(str(tok))
+        td = self.typedefs.get(tok.text)
         if td is None:
-            raise CSyntaxError(f"unknown type name '{tok}'", self._pos(tok))
-        return Spec("type", td, self._pos(tok))
+            raise CSyntaxError(f"unknown type name '{tok}'", tok)
+        return Spec("type", td, tok)
 
     def decl_specs(self, children):
         return self._specs(children)
 
     def spec_qual_list(self, children):
-        return self._specs([c for c in children if c is not None])
+        return self._specs(children)
 
     def _specs(self, items) -> DeclSpecs:
         words: list[str] = []
@@ -429,34 +428,34 @@ class Sema:
     def struct_ref(self, children):
         kw = children[0]
         tag = children[-1]
-        is_union = str(kw) == "union"
-        name = str(tag)
+        is_union = kw.text == "union"
+        name = tag.text
         old = self.tags.get(name)
         if old is None:
-            rec = C.Record(is_union, name, pos=self._pos(tag))
+            rec = C.Record(is_union, name, pos=tag)
             self.tags[name] = rec
             return rec
         if not isinstance(old, C.Record) or old.is_union != is_union:
             raise CSyntaxError(f"use of '{name}' with tag type that does not match previous declaration",
-                               self._pos(tag))
+                               tag)
         return old
 
     def struct_def(self, children):
         kw = children[0]
-        is_union = str(kw) == "union"
+        is_union = kw.text == "union"
         attrs: list[Attr] = []
         tag = None
         members = []
         for c in children[1:]:
             if isinstance(c, list) and (not c or isinstance(c[0], Attr)):
                 attrs.extend(c)
-            elif isinstance(c, Token):
+            elif isinstance(c, Tok):
                 tag = c
             elif isinstance(c, tuple):
                 members.append(c)
-        pos = self._pos(tag) if tag is not None else self._pos(kw)
+        pos = tag if tag is not None else kw
         if tag is not None:
-            name = str(tag)
+            name = tag.text
             rec = self.tags.get(name)
             if rec is None:
                 rec = C.Record(is_union, name, pos=pos)
@@ -496,7 +495,7 @@ class Sema:
         for it in items:
             decl = it.decl or Declarator(None, it.pos)
             t, align, tags = self._apply(specs, decl, it.attrs)
-            packed = any(a.name == "packed" for a in it.attrs + specs.attrs)
+            packed = (bool(it.attrs) or bool(specs.attrs)) and any(a.name == "packed" for a in it.attrs + specs.attrs)
             name = decl.name or ""
             bits = None
             if it.bits is not None:
@@ -519,26 +518,19 @@ class Sema:
     def _check_fields(self, rec: C.Record, fields: list[C.Field]) -> None:
         seen: set[str] = set()
         for i, f in enumerate(fields):
-            for name in _visible_names(f):
+            for name in (f.name,) if f.name else _visible_names(f):
                 if name in seen:
                     raise CSyntaxError(f"duplicate member '{name}'", f.pos)
                 seen.add(name)
-            flexible = isinstance(C.strip_typedefs(f.type), C.Array) and not f.type.complete
-            if flexible:
-                if i != len(fields) - 1 and not rec.is_union:
-                    raise CSyntaxError(f"flexible array member '{f.name}' is not at the end of "
-                                       f"{rec.kind_name}", f.pos)
+            if f.type.complete:
                 continue
-            if not f.type.complete:
+            if not isinstance(C.strip_typedefs(f.type), C.Array):
                 raise CSyntaxError(f"field '{f.name or '(anonymous)'}' has incomplete type", f.pos)
+            if i != len(fields) - 1 and not rec.is_union:
+                raise CSyntaxError(f"flexible array member '{f.name}' is not at the end of {rec.kind_name}", f.pos)
 
     def member_decl(self, children):
-        specs = children[0]
-        items = children[1] if len(children) > 1 else []
-        return (specs, items)
-
-    def member_declarator_list(self, children):
-        return children
+        return (children[0], children[1:])
 
     def member_plain(self, children):
         ad = _attr_declarator(children[0])
@@ -555,7 +547,7 @@ class Sema:
 
     def enum_ref(self, children):
         tag = children[-1]
-        name = str(tag)
+        name = tag.text
         old = self.tags.get(name)
         if old is None:
             e = C.Enum(name)
@@ -563,7 +555,7 @@ class Sema:
             return e
         if not isinstance(old, C.Enum):
             raise CSyntaxError(f"use of '{name}' with tag type that does not match previous declaration",
-                               self._pos(tag))
+                               tag)
         return old
 
     def enum_def(self, children):
@@ -572,12 +564,12 @@ class Sema:
         for c in children:
             if isinstance(c, list) and (not c or isinstance(c[0], Attr)):
                 attrs.extend(c)
-            elif isinstance(c, Token):
+            elif isinstance(c, Tok):
                 tag = c
         items, self._enum_items = self._enum_items, []
-        pos = self._pos(tag) if tag is not None else (items[0][2] if items else None)
+        pos = tag if tag is not None else (items[0][2] if items else None)
         if tag is not None:
-            name = str(tag)
+            name = tag.text
             e = self.tags.get(name)
             if e is None:
                 e = C.Enum(name)
@@ -608,9 +600,9 @@ class Sema:
                 prev = self._enum_items[-1][1]
                 # past a 64-bit type's range clang wraps (with a warning); narrower types widen
                 value = CInt.of(prev.value + 1, 64, prev.signed) if prev.bits == 64 else CInt(prev.value + 1, 64)
-        name = str(tok)
+        name = tok.text
         if name in self.consts:
-            raise CSyntaxError(f"redefinition of enumerator '{name}'", self._pos(tok))
+            raise CSyntaxError(f"redefinition of enumerator '{name}'", tok)
         # the constant has type int if the value fits, else the smallest type that holds it (GNU)
         v = value.value
         if -(1 << 31) <= v < (1 << 31):
@@ -623,9 +615,9 @@ class Sema:
             value = CInt(v, 64, False)
         else:
             raise CSyntaxError(f"enumerator value for '{name}' is not representable in the largest integer type",
-                               self._pos(tok))
+                               tok)
         self.consts[name] = value
-        self._enum_items.append((name, value, self._pos(tok)))
+        self._enum_items.append((name, value, tok))
         return None
 
     # -- declarators ---------------------------------------------------------------------
@@ -647,7 +639,7 @@ class Sema:
 
     def name_declarator(self, children):
         tok = children[0]
-        return Declarator(str(tok), self._pos(tok))
+        return Declarator(tok.text, tok)
 
     def paren_declarator(self, children):
         return children[0]
@@ -676,7 +668,7 @@ class Sema:
         return Declarator(d.name, d.pos, [FuncOp(params, variadic), *d.ops])
 
     def param_list(self, children):
-        variadic = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in children)
+        variadic = any(isinstance(c, Tok) and c.text == "..." for c in children)
         params = [c for c in children if isinstance(c, tuple)]
         if len(params) == 1 and params[0][0] == "" and isinstance(params[0][1], C.Void):
             params = []
@@ -741,10 +733,11 @@ class Sema:
                 if isinstance(t, (C.Array, C.Function)):
                     raise CSyntaxError("function cannot return an array or function type", decl.pos)
                 t = C.Function(t, [(n, pt) for n, pt, _ in op.params], op.variadic)
-        all_attrs = specs.attrs + attrs
         align = specs.align
         tags = []
-        for a in all_attrs:
+        if not attrs and not specs.attrs:
+            return t, align, tags
+        for a in specs.attrs + attrs:
             if a.name == "aligned":
                 align = max(align, self._align_arg(a, decl.pos))
             elif a.name == "btf_decl_tag":
@@ -763,14 +756,14 @@ class Sema:
         return []
 
     def attr_item(self, children):
-        name = _strip_underscores(str(children[0]))
+        name = _strip_underscores(children[0].text)
         return Attr(name, list(children[1:]))
 
     def attr_ident(self, children):
-        return AttrWord(str(children[0]))
+        return AttrWord(children[0].text)
 
     def string_lit(self, children):
-        return CString("".join(_unquote(str(s)) for s in children))
+        return CString("".join(_unquote(s.text) for s in children))
 
     def _string_arg(self, a: Attr) -> str:
         if len(a.args) != 1 or not isinstance(a.args[0], CString):
@@ -789,24 +782,24 @@ class Sema:
 
     def number(self, children):
         tok = children[0]
-        v = parse_int_literal(str(tok))
+        v = parse_int_literal(tok.text)
         if v is None:
-            raise CSyntaxError(f"invalid integer constant '{tok}'", self._pos(tok))
+            raise CSyntaxError(f"invalid integer constant '{tok}'", tok)
         return v
 
     def char_const(self, children):
-        return parse_char_literal(str(children[0]))
+        return parse_char_literal(children[0].text)
 
     def ident(self, children):
         tok = children[0]
-        v = self.consts.get(str(tok))
+        v = self.consts.get(tok.text)
         if v is None:
-            raise CSyntaxError(f"use of undeclared identifier '{tok}'", self._pos(tok))
+            raise CSyntaxError(f"use of undeclared identifier '{tok}'", tok)
         return v
 
     def binop(self, children):
         a, op, b = children
-        return self._eval(lambda: binary(str(op), a, b), op)
+        return self._eval(lambda: binary(op.text, a, b), op)
 
     def or_(self, children):
         return CInt(int(bool(children[0]) or bool(children[1])))
@@ -820,7 +813,7 @@ class Sema:
 
     def unop(self, children):
         op, a = children
-        return self._eval(lambda: unary(str(op), a), op)
+        return self._eval(lambda: unary(op.text, a), op)
 
     def cast(self, children):
         t, v = children
@@ -838,7 +831,7 @@ class Sema:
     def sizeof_type(self, children):
         t = children[-1]
         if not t.complete and not isinstance(t, C.Void):
-            raise CSyntaxError("invalid application of 'sizeof' to an incomplete type", self._pos(children[0]))
+            raise CSyntaxError("invalid application of 'sizeof' to an incomplete type", children[0])
         return CInt(t.size, 64, False)
 
     def sizeof_expr(self, children):
@@ -847,7 +840,7 @@ class Sema:
             return CInt(len(v.encode("utf-8", "surrogateescape")) + 1, 64, False)
         if isinstance(v, CInt):
             return CInt(v.bits // 8, 64, False)
-        raise CSyntaxError("unsupported operand of 'sizeof'", self._pos(children[0]))
+        raise CSyntaxError("unsupported operand of 'sizeof'", children[0])
 
     def alignof_type(self, children):
         return CInt(children[-1].align, 64, False)
@@ -874,13 +867,13 @@ class Sema:
         return CInt(offset // 8, 64, False)
 
     def offsetof_path(self, children):
-        return [str(c) if isinstance(c, Token) else c for c in children]
+        return [c.text if isinstance(c, Tok) else c for c in children]
 
     def _eval(self, fn, tok):
         try:
             return fn()
         except ConstEvalError as exc:
-            raise CSyntaxError(str(exc), self._pos(tok)) from None
+            raise CSyntaxError(str(exc), tok) from None
 
 
 def find_member(rec: C.Record, name: str) -> tuple[int, C.Field] | None:
@@ -912,8 +905,7 @@ def _visible_names(f: C.Field) -> list[str]:
 
 
 def _qualify(t: C.CType, quals: set[str]) -> C.CType:
-    quals = quals - {"atomic"}
-    if not quals:
+    if not quals or quals == {"atomic"}:
         return t
     if isinstance(t, C.Qualified):
         return C.Qualified(t.base, t.const or "const" in quals, t.volatile or "volatile" in quals,
