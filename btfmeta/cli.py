@@ -7,6 +7,7 @@ input, 1 for an incompatible target); nothing is written on failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -302,4 +303,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    """The ``btfmeta`` command: exit without tearing the heap down object by object
+    (after a vmlinux-sized compile that is ~0.1 s of freeing memory the OS reclaims anyway)."""
+    rc = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # the reader went away (`| head`)
+            stream.flush()
+    os._exit(rc)

@@ -6,18 +6,19 @@ import re
 
 from .errors import CSyntaxError, Pos
 
-# alternatives in the order that fails fastest for the common tokens (identifiers,
-# then the one-character punctuators); '.' before a digit starts a number
+# (white space before, id, punct, num, char, str, bad): findall gives one tuple per
+# token, the cheapest way to get them out of re.  Alternatives are in the order that
+# fails fastest for the common tokens; '.' before a digit starts a number.
 _TOKEN = re.compile(r"""
-    [ \t\f\v\r]*
+    ([ \t\f\v\r]*)
   (?:
-    (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
-  | (?P<punct>[;,(){}\[\]~?]|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[*/%+\-&|^]=|\#\#
-              |\.(?![0-9])|[:<>=*/%+\-&|^\#!])
-  | (?P<num>\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.'])*)
-  | (?P<char>(?:L|u8|u|U)?'(?:\\.|[^'\\\n])*')
-  | (?P<str>(?:L|u8|u|U)?"(?:\\.|[^"\\\n])*")
-  | (?P<bad>\S)
+    ([A-Za-z_$][A-Za-z0-9_$]*)
+  | ([;,(){}\[\]~?]|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[*/%+\-&|^]=|\#\#
+     |\.(?![0-9])|[:<>=*/%+\-&|^\#!])
+  | (\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.'])*)
+  | ((?:L|u8|u|U)?'(?:\\.|[^'\\\n])*')
+  | ((?:L|u8|u|U)?"(?:\\.|[^"\\\n])*")
+  | (\S)
   )
 """, re.X)
 
@@ -111,16 +112,24 @@ def logical_lines(src: Source, text: str) -> list[tuple[int, str]]:
 
 def tokenize_line(src: Source, lineno: int, text: str) -> list[Tok]:
     toks: list[Tok] = []
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
-        if kind is None:
-            break  # trailing white space
-        start = m.start(kind)
-        if kind == "bad":
-            ch = text[start]
-            what = "missing terminating quote" if ch in "\"'" else f"stray '{ch}' in program"
-            raise CSyntaxError(what, src.pos(lineno, start + 1))
-        toks.append(Tok(kind, m.group(kind), lineno, start + 1, src, _EMPTY, start > m.start() or not toks))
+    col = 1
+    for space, ident, punct, num, char, string, bad in _TOKEN.findall(text):
+        col += len(space)
+        if ident:
+            kind, tok = "id", ident
+        elif punct:
+            kind, tok = "punct", punct
+        elif num:
+            kind, tok = "num", num
+        elif char:
+            kind, tok = "char", char
+        elif string:
+            kind, tok = "str", string
+        else:
+            what = "missing terminating quote" if bad in "\"'" else f"stray '{bad}' in program"
+            raise CSyntaxError(what, src.pos(lineno, col))
+        toks.append(Tok(kind, tok, lineno, col, src, _EMPTY, bool(space) or not toks))
+        col += len(tok)
     return toks
 
 

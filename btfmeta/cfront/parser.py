@@ -331,6 +331,10 @@ def _drive(tables: _Tables, sema, tokens, start: str):
                     top = chains[key] = _unit_chain(states, rules, *key)
                 state = top
                 continue
+            if size == 1:  # the most frequent case: replace the top in place
+                value_stack[-1] = reduce(value_stack[-1:])
+                state = states[state_stack[-1]][goto]
+                continue
             if size:
                 cut = len(value_stack) - size
                 value = reduce(value_stack[cut:])

@@ -373,13 +373,7 @@ class Sema:
             raise CSyntaxError(f"unknown type name '{tok}'", tok)
         return Spec("type", td, tok)
 
-    def decl_specs(self, children):
-        return self._specs(children)
-
-    def spec_qual_list(self, children):
-        return self._specs(children)
-
-    def _specs(self, items) -> DeclSpecs:
+    def decl_specs(self, items) -> DeclSpecs:
         words: list[str] = []
         quals: set[str] = set()
         storage: set[str] = set()
@@ -388,13 +382,9 @@ class Sema:
         align = 0
         pos = None
         for it in items:
-            if isinstance(it, list):  # attribute list
-                attrs.extend(it)
-                continue
-            if it is None:
-                continue
-            if isinstance(it, Spec):
-                pos = pos or it.pos
+            if type(it) is Spec:
+                if pos is None:
+                    pos = it.pos
                 if it.what == "basic":
                     words.append(it.value)
                 elif it.what == "qual":
@@ -407,6 +397,8 @@ class Sema:
                     if base is not None:
                         raise CSyntaxError("cannot combine with previous type specifier", it.pos)
                     base = it.value
+            elif isinstance(it, list):  # attribute list
+                attrs.extend(it)
             elif isinstance(it, C.CType):
                 if base is not None:
                     raise CSyntaxError("cannot combine with previous type specifier", pos)
@@ -417,11 +409,14 @@ class Sema:
             base = basic_from_words(words, pos)
         if base is None:
             base = BASICS["int"]  # implicit int (C89)
-        base = _qualify(base, quals)
+        if quals:
+            base = _qualify(base, quals)
         for a in attrs:  # clang puts type tags outside the qualifiers: PTR -> TYPE_TAG -> CONST -> T
             if a.name == "btf_type_tag":
                 base = C.TypeTagged(base, self._string_arg(a))
         return DeclSpecs(base, storage, attrs, align, pos)
+
+    spec_qual_list = decl_specs
 
     # -- struct, union, enum --------------------------------------------------------------------
 
