@@ -9,12 +9,15 @@ declared and the token feeder consults that set, as a C compiler does.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
+import lark
 from lark import Lark
 from lark.lexer import PatternRE, PatternStr
 
@@ -56,12 +59,26 @@ def get_tables(sema_class: type) -> _Tables:
     """The grammar's LALR tables, built once per process."""
     global _TABLES, _LITERALS
     if _TABLES is None:
-        # cache=True: lark keeps the analysed grammar in a temp file keyed by the grammar's
-        # hash and lark's version, so a new process loads it in ~10 ms instead of ~110 ms
-        lark = Lark(grammar_text(), parser="lalr", lexer="basic", start=["start", "const_expr"], cache=True)
-        _LITERALS = _literals(lark)
-        _TABLES = _Tables(lark, sema_class)
+        parser = Lark(grammar_text(), parser="lalr", lexer="basic", start=["start", "const_expr"],
+                      cache=_cache_file())
+        _LITERALS = _literals(parser)
+        _TABLES = _Tables(parser, sema_class)
     return _TABLES
+
+
+def _cache_file() -> str | bool:
+    """Where lark keeps the analysed grammar, so a new process loads it in ~10 ms
+    instead of analysing it in ~110 ms.  lark checks the grammar's hash inside and
+    rebuilds on a mismatch.  A per-user directory, not lark's default in the shared
+    /tmp, because the cache is a pickle; no cache if it cannot be made."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = Path(home) / "btfmeta"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return False
+    version = f"lark{lark.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}"
+    return str(directory / f"c_decls-{version}.lark-cache")
 
 
 class Feeder:

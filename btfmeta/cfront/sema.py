@@ -78,12 +78,7 @@ class Declarator:
     name: str | None
     pos: Where | None
     ops: list = field(default_factory=list)  # applied in order to the base type
-
-
-@dataclass(slots=True)
-class AttrDeclarator:
-    decl: Declarator
-    attrs: list[Attr]
+    attrs: list[Attr] = field(default_factory=list)  # written after the declarator
 
 
 @dataclass(slots=True)
@@ -275,11 +270,13 @@ class Sema:
         return children
 
     def init_declarator(self, children):
-        ad = _attr_declarator(children[0])
-        return (ad.decl, ad.attrs, children[1] if len(children) > 1 else None)
+        d: Declarator = children[0]
+        return (d, d.attrs, children[1] if len(children) > 1 else None)
 
     def attr_declarator(self, children):
-        return AttrDeclarator(children[0], [a for c in children[1:] for a in c])
+        d: Declarator = children[0]
+        d.attrs = [a for c in children[1:] for a in c]
+        return d
 
     def initializer(self, children):
         return children[0]
@@ -289,8 +286,8 @@ class Sema:
 
     def function_definition(self, children):
         specs: DeclSpecs = children[0]
-        ad = _attr_declarator(children[1])
-        self._declare(specs, ad.decl, ad.attrs, None, defined=True)
+        d: Declarator = children[1]
+        self._declare(specs, d, d.attrs, None, defined=True)
         return None
 
     def ext_kw(self, children):
@@ -299,16 +296,16 @@ class Sema:
     def typedef_declaration(self, children):
         specs = next(c for c in children if isinstance(c, DeclSpecs))
         items = children[-1]
-        for ad in items:
-            t, align, tags = self._apply(specs, ad.decl, ad.attrs)
-            name = ad.decl.name
+        for d in items:
+            t, align, tags = self._apply(specs, d, d.attrs)
+            name = d.name
             if name is None:
                 raise CSyntaxError("typedef requires a name", specs.pos)
             old = self.typedefs.get(name)
             td = C.Typedef(name, t, align, tags)
             if old is not None:
                 if not _same_type(old.target, t):
-                    raise CSyntaxError(f"typedef redefinition with different types for '{name}'", ad.decl.pos)
+                    raise CSyntaxError(f"typedef redefinition with different types for '{name}'", d.pos)
                 continue
             self.typedefs[name] = td
             self.entities.append(Entity("type", name, td))
@@ -318,10 +315,10 @@ class Sema:
         return children
 
     def typedef_declarator(self, children):
-        ad = _attr_declarator(children[0])
-        if ad.decl.name:
-            self.typedef_names.add(ad.decl.name)
-        return ad
+        d: Declarator = children[0]
+        if d.name:
+            self.typedef_names.add(d.name)
+        return d
 
     def static_assert(self, children):
         kw, cond = children[0], children[1]
@@ -528,8 +525,8 @@ class Sema:
         return (children[0], children[1:])
 
     def member_plain(self, children):
-        ad = _attr_declarator(children[0])
-        return MemberItem(ad.decl, ad.attrs, None, ad.decl.pos)
+        d: Declarator = children[0]
+        return MemberItem(d, d.attrs, None, d.pos)
 
     def member_bitfield(self, children):
         decl = children[0] if isinstance(children[0], Declarator) else None
@@ -671,9 +668,9 @@ class Sema:
 
     def param_named(self, children):
         specs: DeclSpecs = children[0]
-        ad = _attr_declarator(children[1])
-        t, _, _ = self._apply(specs, ad.decl, [])
-        return (ad.decl.name or "", _adjust_param(t), ad.attrs + specs.attrs)
+        d: Declarator = children[1]
+        t, _, _ = self._apply(specs, d, [])
+        return (d.name or "", _adjust_param(t), d.attrs + specs.attrs)
 
     def param_abstract(self, children):
         specs: DeclSpecs = children[0]
@@ -882,11 +879,6 @@ def find_member(rec: C.Record, name: str) -> tuple[int, C.Field] | None:
             if found is not None:
                 return f.offset + found[0], found[1]
     return None
-
-
-def _attr_declarator(d: Declarator | AttrDeclarator) -> AttrDeclarator:
-    """``?attr_declarator`` passes a bare declarator through when it has no attributes."""
-    return d if isinstance(d, AttrDeclarator) else AttrDeclarator(d, [])
 
 
 def _visible_names(f: C.Field) -> list[str]:
