@@ -162,6 +162,7 @@ class Emitter:
             self.spec.add(T.Datasec(name=name, size=0, vars=secinfo))
 
 
+# by exact class: the C model's types are final (no subclasses), so a dict lookup replaces an isinstance chain
 _BY_CLASS = {C.Void: Emitter._void, C.Basic: Emitter._basic, C.Pointer: Emitter._pointer, C.Array: Emitter._array,
              C.Qualified: Emitter._qualified, C.TypeTagged: Emitter._type_tag, C.Typedef: Emitter._typedef,
              C.Record: Emitter._record, C.Enum: Emitter._enum, C.Function: Emitter._function}
