@@ -71,19 +71,59 @@ def parse_int_literal(text: str) -> CInt | None:
     return None
 
 
-def parse_char_literal(text: str) -> CInt:
-    body = text[text.index("'") + 1:-1]
-    if body.startswith("\\"):
-        esc = body[1:]
-        if esc[:1] in ("x", "X"):
-            value = int(esc[1:], 16)
-        elif esc[:1].isdigit():
-            value = int(esc, 8)
+# a literal's prefix -> (element size in bytes, signed): "" char, L wchar_t (int on
+# BPF), u char16_t, U char32_t; u8 is UTF-8 char
+LITERAL_PREFIXES = {"": (1, True), "u8": (1, False), "L": (4, True), "u": (2, False), "U": (4, False)}
+_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]+)|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|(.)", re.S)
+
+
+def literal_units(body: str, unit: int) -> list[int]:
+    """The code units of a literal's body: numeric escapes are one unit each, other
+    characters (and \\u/\\U names) are encoded as UTF-8, UTF-16 or UTF-32 by ``unit``.
+    Source bytes that are not UTF-8 come back as themselves (surrogateescape)."""
+    out: list[int] = []
+    for m in _ESCAPE.finditer(body):
+        octal, hexa, ucn4, ucn8, simple, char = m.groups()
+        if octal or hexa:
+            out.append((int(octal, 8) if octal else int(hexa, 16)) & ((1 << (8 * unit)) - 1))
+            continue
+        if ucn4 or ucn8:
+            ch = chr(int(ucn4 or ucn8, 16))
+        elif simple is not None:
+            ch = chr(_ESCAPES.get(simple, ord(simple)))
         else:
-            value = _ESCAPES.get(esc[:1], ord(esc[:1]) if esc else 0)
-    else:
-        value = ord(body[0]) if body else 0
-    return CInt.of(value if value < 128 else value - 256 if value < 256 else value)
+            ch = char
+        if unit == 1:
+            out.extend(ch.encode("utf-8", "surrogateescape"))
+        elif unit == 2:
+            pairs = ch.encode("utf-16-le", "surrogatepass")
+            out.extend(int.from_bytes(pairs[i:i + 2], "little") for i in range(0, len(pairs), 2))
+        else:
+            out.append(ord(ch))
+    return out
+
+
+def split_literal(text: str, quote: str) -> tuple[str, str]:
+    """(prefix, body) of a char or string literal token."""
+    start = text.index(quote)
+    return text[:start], text[start + 1:-1]
+
+
+def parse_char_literal(text: str) -> CInt:
+    """A character constant's value and type, as clang computes them: 'x' is an int
+    holding a (signed) char, several chars pack big-endian into the int; L'x' is an
+    int, u'x' and U'x' are unsigned."""
+    prefix, body = split_literal(text, "'")
+    unit, signed = LITERAL_PREFIXES[prefix]
+    units = literal_units(body, unit) or [0]
+    if unit == 1 and prefix == "":
+        if len(units) == 1:
+            return CInt.of(units[0], 8, True).cast(32, True)
+        value = 0
+        for u in units:
+            value = (value << 8) | u
+        return CInt.of(value)
+    return CInt.of(units[-1], 8 * unit, signed).cast(32, True) if unit < 4 else CInt.of(units[-1], 32, signed)
 
 
 def _promote(a: CInt) -> CInt:

@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import cmodel as C
-from .consteval import CInt, ConstEvalError, binary, parse_char_literal, parse_int_literal, unary
+from .consteval import (
+    LITERAL_PREFIXES,
+    CInt,
+    ConstEvalError,
+    binary,
+    literal_units,
+    parse_char_literal,
+    parse_int_literal,
+    split_literal,
+    unary,
+)
 from .errors import CSyntaxError, Where
 from .lexer import Tok
 
@@ -25,12 +35,26 @@ class Attr:
 
 
 class CString(str):
-    """A string literal's contents (attribute arguments, sizeof("..."))."""
+    """A string literal's contents (attribute arguments, sizeof("...")): the text a
+    narrow literal's bytes spell (surrogateescape for non-UTF-8 bytes), and its size
+    as an array, terminating zero included."""
+
+    size = 1
 
 
-def _unquote(text: str) -> str:
-    body = text[text.index('"') + 1:-1]
-    return body.encode("latin-1", "backslashreplace").decode("unicode_escape") if "\\" in body else body
+def _string_literal(toks: list[Tok]) -> CString:
+    """Adjacent string literals joined, with clang's element type: the one prefix
+    among them (L, u, U, u8) or char."""
+    parts = [split_literal(t.text, '"') for t in toks]
+    prefixes = {p for p, _ in parts} - {""}
+    if len(prefixes) > 1:
+        raise CSyntaxError("unsupported non-standard concatenation of string literals", toks[0])
+    unit, _ = LITERAL_PREFIXES[prefixes.pop() if prefixes else ""]
+    units = [u for _, body in parts for u in literal_units(body, unit)]
+    text = bytes(units).decode("utf-8", "surrogateescape") if unit == 1 else "".join(map(chr, units))
+    value = CString(text)
+    value.size = (len(units) + 1) * unit
+    return value
 
 
 class AttrWord(str):
@@ -755,7 +779,7 @@ class Sema:
         return AttrWord(children[0].text)
 
     def string_lit(self, children):
-        return CString("".join(_unquote(s.text) for s in children))
+        return _string_literal(children)
 
     def _string_arg(self, a: Attr) -> str:
         if len(a.args) != 1 or not isinstance(a.args[0], CString):
@@ -829,7 +853,7 @@ class Sema:
     def sizeof_expr(self, children):
         v = children[-1]
         if isinstance(v, CString):
-            return CInt(len(v.encode("utf-8", "surrogateescape")) + 1, 64, False)
+            return CInt(v.size, 64, False)
         if isinstance(v, CInt):
             return CInt(v.bits // 8, 64, False)
         raise CSyntaxError("unsupported operand of 'sizeof'", children[0])
