@@ -103,6 +103,14 @@ def literal_units(body: str, unit: int) -> list[int]:
     return out
 
 
+def numeric_escape(body: str) -> tuple[int, str] | None:
+    """(offset, text) of the first octal or hex escape in a literal's body, if any."""
+    for m in _ESCAPE.finditer(body):
+        if m.group(1) or m.group(2):
+            return m.start(), m.group(0)
+    return None
+
+
 def split_literal(text: str, quote: str) -> tuple[str, str]:
     """(prefix, body) of a char or string literal token."""
     start = text.index(quote)

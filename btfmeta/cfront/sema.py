@@ -7,6 +7,7 @@ that follow them, as in a C compiler.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -17,6 +18,7 @@ from .consteval import (
     ConstEvalError,
     binary,
     literal_units,
+    numeric_escape,
     parse_char_literal,
     parse_int_literal,
     split_literal,
@@ -40,6 +42,7 @@ class CString(str):
     as an array, terminating zero included."""
 
     size = 1
+    toks: tuple[Tok, ...] = ()  # the literal tokens it was joined from
 
 
 def _string_literal(toks: list[Tok]) -> CString:
@@ -54,7 +57,20 @@ def _string_literal(toks: list[Tok]) -> CString:
     text = bytes(units).decode("utf-8", "surrogateescape") if unit == 1 else "".join(map(chr, units))
     value = CString(text)
     value.size = (len(units) + 1) * unit
+    value.toks = tuple(toks)
     return value
+
+
+def _check_unevaluated(toks: Sequence[Tok]) -> None:
+    """clang refuses numeric escapes in strings it never evaluates (attribute
+    arguments, static assertion messages): they name no character set."""
+    for t in toks:
+        prefix, body = split_literal(t.text, '"')
+        found = numeric_escape(body)
+        if found is not None:
+            offset, escape = found
+            raise CSyntaxError(f"invalid escape sequence '{escape}' in an unevaluated string literal",
+                               t.src.pos(t.line, t.col + len(prefix) + 1 + offset))
 
 
 class AttrWord(str):
@@ -346,7 +362,9 @@ class Sema:
 
     def static_assert(self, children):
         kw, cond = children[0], children[1]
-        msg = "".join(s.text[1:-1] for s in children[2:] if isinstance(s, Tok))
+        strings = [s for s in children[2:] if isinstance(s, Tok)]
+        _check_unevaluated(strings)
+        msg = "".join(s.text[1:-1] for s in strings)
         if not isinstance(cond, CInt):
             raise CSyntaxError("static assertion expression is not an integral constant expression", kw)
         if not cond.value:
@@ -773,6 +791,9 @@ class Sema:
 
     def attr_item(self, children):
         name = _strip_underscores(children[0].text)
+        for arg in children[1:]:
+            if isinstance(arg, CString):
+                _check_unevaluated(arg.toks)
         return Attr(name, list(children[1:]))
 
     def attr_ident(self, children):
