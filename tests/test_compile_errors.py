@@ -36,6 +36,8 @@ CASES = {
     "division by zero": ("struct a { int x[4 / 0]; };\n", 1, 20, "division by zero"),
     "end of input": ("struct a { int x;\n", 1, 17, "unexpected end of input"),
     "stray character": ("struct a { int x; } @;\n", 1, 21, "stray '@'"),
+    "wide multi-character constant": ("enum e { X = L'ab' };\n", 1, 14,
+                                      "wide character literals may not contain multiple characters"),
     "numeric escape in an attribute": ('struct a { int x __attribute__((btf_decl_tag("a\\x41"))); };\n', 1, 48,
                                        "invalid escape sequence '\\x41' in an unevaluated string literal"),
     "numeric escape in a static assertion": ('_Static_assert(1, "ok" "\\101");\n', 1, 25,

@@ -72,7 +72,7 @@ def parse_int_literal(text: str) -> CInt | None:
 
 
 # a literal's prefix -> (element size in bytes, signed): "" char, L wchar_t (int on
-# BPF), u char16_t, U char32_t; u8 is UTF-8 char
+# BPF), u char16_t, U char32_t; u8 (UTF-8 strings; u8 characters are C23, not C17)
 LITERAL_PREFIXES = {"": (1, True), "u8": (1, False), "L": (4, True), "u": (2, False), "U": (4, False)}
 _ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]+)|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|(.)", re.S)
 
@@ -120,10 +120,13 @@ def split_literal(text: str, quote: str) -> tuple[str, str]:
 def parse_char_literal(text: str) -> CInt:
     """A character constant's value and type, as clang computes them: 'x' is an int
     holding a (signed) char, several chars pack big-endian into the int; L'x' is an
-    int, u'x' and U'x' are unsigned."""
+    int, u'x' and U'x' are unsigned, and these hold one character only."""
     prefix, body = split_literal(text, "'")
     unit, signed = LITERAL_PREFIXES[prefix]
     units = literal_units(body, unit) or [0]
+    if prefix and len(units) > 1:
+        kind = "wide" if prefix == "L" else "Unicode"
+        raise ConstEvalError(f"{kind} character literals may not contain multiple characters")
     if unit == 1 and prefix == "":
         if len(units) == 1:
             return CInt.of(units[0], 8, True).cast(32, True)
@@ -131,7 +134,7 @@ def parse_char_literal(text: str) -> CInt:
         for u in units:
             value = (value << 8) | u
         return CInt.of(value)
-    return CInt.of(units[-1], 8 * unit, signed).cast(32, True) if unit < 4 else CInt.of(units[-1], 32, signed)
+    return CInt.of(units[0], 8 * unit, signed).cast(32, True) if unit < 4 else CInt.of(units[0], 32, signed)
 
 
 def _promote(a: CInt) -> CInt:

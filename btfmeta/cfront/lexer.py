@@ -8,13 +8,13 @@ from .errors import CSyntaxError, Pos
 
 # (white space before, char, str, id, punct, num, bad): findall gives one tuple per
 # token, the cheapest way to get them out of re.  Literals come before identifiers
-# for their prefixes (L'x', u8"s"), behind a one-character guard so that identifiers
+# for their prefixes (L'x', u8"s"; u8'x' is C23, not C17), behind a one-character guard so that identifiers
 # pay little for it; the rest are in the order that fails fastest for the common
 # tokens; '.' before a digit starts a number.
 _TOKEN = re.compile(r"""
     ([ \t\f\v\r]*)
   (?:
-    ((?=[LuU'])(?:L|u8|u|U)?'(?:\\.|[^'\\\n])*')
+    ((?=[LuU'])(?:L|u|U)?'(?:\\.|[^'\\\n])*')
   | ((?=[LuU"])(?:L|u8|u|U)?"(?:\\.|[^"\\\n])*")
   | ([A-Za-z_$][A-Za-z0-9_$]*)
   | ([;,(){}\[\]~?]|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[*/%+\-&|^]=|\#\#
