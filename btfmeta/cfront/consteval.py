@@ -127,7 +127,7 @@ def parse_char_literal(text: str) -> CInt:
     if prefix and len(units) > 1:
         kind = "wide" if prefix == "L" else "Unicode"
         raise ConstEvalError(f"{kind} character literals may not contain multiple characters")
-    if unit == 1 and prefix == "":
+    if not prefix:
         if len(units) == 1:
             return CInt.of(units[0], 8, True).cast(32, True)
         value = 0
