@@ -119,14 +119,7 @@ class Declarator:
     pos: Where | None
     ops: list = field(default_factory=list)  # applied in order to the base type
     attrs: list[Attr] = field(default_factory=list)  # written after the declarator
-
-
-@dataclass(slots=True)
-class MemberItem:
-    decl: Declarator | None
-    attrs: list[Attr]
-    bits: CInt | None
-    pos: Where | None
+    bits: CInt | None = None  # a bit-field member's width
 
 
 @dataclass(slots=True)
@@ -519,7 +512,7 @@ class Sema:
             self.entities.append(Entity("type", rec.name, rec))
         return rec
 
-    def _fields(self, rec: C.Record, specs: DeclSpecs, items: list[MemberItem]) -> list[C.Field]:
+    def _fields(self, rec: C.Record, specs: DeclSpecs, items: list[Declarator]) -> list[C.Field]:
         if not items:
             base = specs.base
             inner = base.base if isinstance(base, C.Qualified) else base
@@ -527,27 +520,27 @@ class Sema:
                 return [C.Field("", base, None, specs.align, False, [], specs.pos or inner.pos)]
             return []  # declaration does not declare anything
         out = []
-        for it in items:
-            decl = it.decl or Declarator(None, it.pos)
-            t, align, tags = self._apply(specs, decl, it.attrs)
-            packed = (bool(it.attrs) or bool(specs.attrs)) and any(a.name == "packed" for a in it.attrs + specs.attrs)
+        for decl in items:
+            t, align, tags = self._apply(specs, decl, decl.attrs)
+            packed = (bool(decl.attrs) or bool(specs.attrs)) and any(a.name == "packed"
+                                                                   for a in decl.attrs + specs.attrs)
             name = decl.name or ""
             bits = None
-            if it.bits is not None:
-                bits = it.bits.value
+            if decl.bits is not None:
+                bits = decl.bits.value
                 what = f"bit-field '{name}'" if name else "anonymous bit-field"
                 if not _is_integer(t):
-                    raise CSyntaxError(f"{what} has non-integral type", decl.pos or it.pos)
+                    raise CSyntaxError(f"{what} has non-integral type", decl.pos)
                 if bits < 0:
-                    raise CSyntaxError(f"{what} has negative width ({bits})", decl.pos or it.pos)
+                    raise CSyntaxError(f"{what} has negative width ({bits})", decl.pos)
                 if bits > t.size * 8:
                     raise CSyntaxError(f"width of {what} ({bits} bits) exceeds the width of its type "
-                                       f"({t.size * 8} bits)", decl.pos or it.pos)
+                                       f"({t.size * 8} bits)", decl.pos)
                 if bits == 0 and name:
-                    raise CSyntaxError(f"named bit-field '{name}' has zero width", decl.pos or it.pos)
+                    raise CSyntaxError(f"named bit-field '{name}' has zero width", decl.pos)
             elif isinstance(t, C.Function):
                 raise CSyntaxError(f"field '{name}' declared as a function", decl.pos)
-            out.append(C.Field(name, t, bits, align, packed, tags, decl.pos or it.pos))
+            out.append(C.Field(name, t, bits, align, packed, tags, decl.pos))
         return out
 
     def _check_fields(self, rec: C.Record, fields: list[C.Field]) -> None:
@@ -567,10 +560,6 @@ class Sema:
     def member_decl(self, children):
         return (children[0], children[1:])
 
-    def member_plain(self, children):
-        d: Declarator = children[0]
-        return MemberItem(d, d.attrs, None, d.pos)
-
     def member_bitfield(self, children):
         decl = children[0] if isinstance(children[0], Declarator) else None
         rest = children[1:] if decl is not None else children
@@ -578,7 +567,11 @@ class Sema:
         attrs = [a for c in rest[1:] for a in c]
         if not isinstance(width, CInt):
             raise CSyntaxError("bit-field width is not an integer constant", decl.pos if decl else None)
-        return MemberItem(decl, attrs, width, decl.pos if decl else None)
+        if decl is None:
+            decl = Declarator(None, None)
+        decl.attrs = attrs
+        decl.bits = width
+        return decl
 
     def enum_ref(self, children):
         tag = children[-1]
