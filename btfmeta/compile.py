@@ -59,14 +59,17 @@ def _gc_paused() -> Iterator[None]:
     On the way out, everything the compile left is moved straight to the oldest
     generation (freeze, then unfreeze), as if it had survived the young collections;
     otherwise the first allocation after re-enabling scans it all at once (~0.1 s).
-    Cyclic garbage among it is freed by the next full collection, as usual."""
+    Cyclic garbage among it is freed by the next full collection, as usual.  Not done
+    when the caller has frozen objects itself (a pre-fork server): unfreeze would thaw them."""
     was_enabled = gc.isenabled()
+    nothing_frozen = gc.get_freeze_count() == 0
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
-        gc.unfreeze()
+        if nothing_frozen:
+            gc.freeze()
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 
