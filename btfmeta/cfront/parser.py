@@ -71,7 +71,9 @@ def _cache_file() -> str | bool:
     instead of analysing it in ~110 ms.  lark checks the grammar's hash inside and
     rebuilds on a mismatch.  A per-user directory, not lark's default in the shared
     /tmp, because the cache is a pickle; no cache if it cannot be made."""
-    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    home = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(home):  # unset, empty or relative: the XDG default
+        home = os.path.join(os.path.expanduser("~"), ".cache")
     directory = Path(home) / "btfmeta"
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
