@@ -325,7 +325,9 @@ def _drive(tables: _Tables, sema, tokens, start: str):
     ``value_stack[i]`` was pushed.
     """
     states = tables.states
-    rules = tables.bind(sema)
+    rules = sema.reducers
+    if rules is None:  # bound once per Sema: the preprocessor parses every #if with one
+        rules = sema.reducers = tables.bind(sema)
     state = tables.start[start]
     state_stack: list[int] = []
     value_stack: list = []

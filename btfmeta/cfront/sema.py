@@ -232,6 +232,7 @@ class Sema:
     """Semantic actions; one instance is bound to the shared parser and reset per parse."""
 
     def __init__(self) -> None:
+        self.reducers: list[tuple] | None = None  # the parser's rule actions bound to this instance
         self.reset()
 
     def reset(self) -> None:
