@@ -358,7 +358,7 @@ class Sema:
         kw, cond = children[0], children[1]
         strings = [s for s in children[2:] if isinstance(s, Tok)]
         _check_unevaluated(strings)
-        msg = "".join(s.text[1:-1] for s in strings)
+        msg = _string_literal(strings) if strings else ""
         if not isinstance(cond, CInt):
             raise CSyntaxError("static assertion expression is not an integral constant expression", kw)
         if not cond.value:
