@@ -134,7 +134,8 @@ def parse_char_literal(text: str) -> CInt:
         for u in units:
             value = (value << 8) | u
         return CInt.of(value)
-    return CInt.of(units[0], 8 * unit, signed).cast(32, True) if unit < 4 else CInt.of(units[0], 32, signed)
+    value = CInt.of(units[0], 8 * unit, signed)
+    return value.cast(32, True) if unit < 4 else value  # char16_t promotes to int
 
 
 def _promote(a: CInt) -> CInt:

@@ -547,7 +547,7 @@ class Sema:
     def _check_fields(self, rec: C.Record, fields: list[C.Field]) -> None:
         seen: set[str] = set()
         for i, f in enumerate(fields):
-            for name in (f.name,) if f.name else _visible_names(f):
+            for name in _visible_names(f):
                 if name in seen:
                     raise CSyntaxError(f"duplicate member '{name}'", f.pos)
                 seen.add(name)
