@@ -63,25 +63,22 @@ def test_fixture_headers_match_clang(tmp_path, clang, path):
     check_header(clang, header, [n.strip() for n in names])
 
 
+def _named_types(spec: Spec) -> list[str]:
+    """C names for every struct, union, enum and typedef of ``spec`` (for use_source)."""
+    return [t.name if isinstance(t, T.Typedef) else f"{'enum' if isinstance(t, T.EnumLike) else t.kind.name.lower()} "
+            f"{t.name}" for _, t in spec if t.name and isinstance(t, (T.Struct, T.Union, T.EnumLike, T.Typedef))]
+
+
 @pytest.mark.parametrize("name", ["mynic_metadata.h", "mynic_metadata_v2.h", "xdp_rx_meta.h"])
 def test_samples_match_clang(tmp_path, clang, name):
     header = REPO / "samples" / name
-    ours = compile_headers([str(header)])
-    names = [f"{t.kind.name.lower()} {t.name}" if not isinstance(t, T.Typedef) else t.name
-             for _, t in ours if t.name and isinstance(t, (T.Struct, T.Union, T.Enum, T.Typedef))]
-    check_header(clang, header, names, workdir=tmp_path)
+    check_header(clang, header, _named_types(compile_headers([str(header)])), workdir=tmp_path)
 
 
 UAPI = Path("/usr/include/linux")
 # asm/ of the UAPI lives in the multiarch directory (x86_64-linux-gnu on the CI machines)
 UAPI_DIRS = ["/usr/include", *sorted(str(p.parent) for p in Path("/usr/include").glob("*-linux-gnu*/asm"))[:1]]
 UAPI_HEADERS = sorted(str(p.relative_to(UAPI)) for p in [*UAPI.glob("*.h"), *UAPI.glob("*/*.h")])
-
-
-def _named_types(spec: Spec) -> list[str]:
-    """C names for every struct, union, enum and typedef of ``spec`` (for use_source)."""
-    return [t.name if isinstance(t, T.Typedef) else f"{'enum' if isinstance(t, T.EnumLike) else t.kind.name.lower()} "
-            f"{t.name}" for _, t in spec if t.name and isinstance(t, (T.Struct, T.Union, T.EnumLike, T.Typedef))]
 
 
 @pytest.mark.parametrize("chunk", range(0, max(len(UAPI_HEADERS), 1), 100))
