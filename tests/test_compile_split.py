@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -84,29 +80,3 @@ def test_split_is_deterministic(tmp_path, shared_btf):
                        "-o", str(out)).code == 0
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
-
-
-def _compile_in_new_process(tmp_path, cache_home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
-    return subprocess.run([sys.executable, "-m", "btfmeta", "compile", str(SAMPLES / "xdp_rx_meta.h"),
-                           "-o", str(tmp_path / "out.btf")], env=env, capture_output=True, text=True)
-
-
-def test_grammar_cache_is_per_user_and_optional(tmp_path):
-    """The analysed grammar is cached under $XDG_CACHE_HOME/btfmeta (0700), not in the
-    shared /tmp; with no usable cache directory the compile still works, uncached."""
-    cache_home = tmp_path / "cache"
-    first = _compile_in_new_process(tmp_path, cache_home)
-    assert first.returncode == 0, first.stderr
-    directory = cache_home / "btfmeta"
-    assert directory.stat().st_mode & 0o777 == 0o700
-    assert [p.suffix for p in directory.iterdir()] == [".lark-cache"]
-    reference = (tmp_path / "out.btf").read_bytes()
-    again = _compile_in_new_process(tmp_path, cache_home)  # now loaded from the cache
-    assert again.returncode == 0, again.stderr
-    assert (tmp_path / "out.btf").read_bytes() == reference
-    blocked = tmp_path / "not-a-directory"
-    blocked.write_text("")
-    uncached = _compile_in_new_process(tmp_path, blocked)
-    assert uncached.returncode == 0 and uncached.stderr == "", uncached.stderr
-    assert (tmp_path / "out.btf").read_bytes() == reference

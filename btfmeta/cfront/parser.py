@@ -1,7 +1,7 @@
 """LALR(1) parsing of preprocessed tokens with lark's tables, typedef-aware.
 
-lark analyses the grammar in ``grammars/c_decls.lark`` and builds the LALR
-table; a lean driver here runs it with the semantic actions (``Sema``) as
+lark's analysis of ``grammars/c_decls.lark`` is shipped as data (``tables``); a lean
+driver here runs it with the semantic actions (``Sema``) as
 reductions, applying lark's tree-shaping rules.  C needs to know which
 identifiers are typedef names: the actions register typedefs as they are
 declared and the token feeder consults that set, as a C compiler does.
@@ -9,18 +9,10 @@ declared and the token feeder consults that set, as a C compiler does.
 
 from __future__ import annotations
 
-import os
-import re
-import sys
 import threading
 from collections.abc import Iterator
-from importlib import resources
-from pathlib import Path
 
-import lark
-from lark import Lark
-from lark.lexer import PatternRE, PatternStr
-
+from . import tables
 from .errors import CSyntaxError
 from .lexer import Tok
 
@@ -29,58 +21,14 @@ _TABLES = None
 _LITERALS: dict[str, str] = {}
 
 
-def grammar_text() -> str:
-    """The grammar, from the installed package or the source tree."""
-    packaged = resources.files("btfmeta").joinpath("grammars/c_decls.lark")
-    if packaged.is_file():
-        return packaged.read_text()
-    return (Path(__file__).resolve().parents[2] / "grammars" / "c_decls.lark").read_text()
-
-
-def _literals(parser: Lark) -> dict[str, str]:
-    """Map each keyword/punctuator spelling to its grammar terminal name."""
-    out: dict[str, str] = {}
-    for term in parser.terminals:
-        pat = term.pattern
-        if isinstance(pat, PatternStr):
-            words = [pat.value]
-        elif isinstance(pat, PatternRE) and pat.value.startswith("(?:"):
-            words = [re.sub(r"\\(.)", r"\1", w) for w in pat.value[3:-1].split("|")]
-        else:
-            continue
-        for w in words:
-            if w in out and out[w] != term.name:
-                raise RuntimeError(f"grammar: '{w}' is both {out[w]} and {term.name}")
-            out[w] = str(term.name)
-    return out
-
-
 def get_tables(sema_class: type) -> _Tables:
-    """The grammar's LALR tables, built once per process."""
+    """The grammar's LALR tables, loaded once per process (see ``tables``)."""
     global _TABLES, _LITERALS
     if _TABLES is None:
-        parser = Lark(grammar_text(), parser="lalr", lexer="basic", start=["start", "const_expr"],
-                      cache=_cache_file())
-        _LITERALS = _literals(parser)
-        _TABLES = _Tables(parser, sema_class)
+        data = tables.load()
+        _LITERALS = data["literals"]
+        _TABLES = _Tables(data, sema_class)
     return _TABLES
-
-
-def _cache_file() -> str | bool:
-    """Where lark keeps the analysed grammar, so a new process loads it in ~10 ms
-    instead of analysing it in ~110 ms.  lark checks the grammar's hash inside and
-    rebuilds on a mismatch.  A per-user directory, not lark's default in the shared
-    /tmp, because the cache is a pickle; no cache if it cannot be made."""
-    home = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(home):  # unset, empty or relative: the XDG default
-        home = os.path.join(os.path.expanduser("~"), ".cache")
-    directory = Path(home) / "btfmeta"
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
-        return False
-    version = f"lark{lark.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}"
-    return str(directory / f"c_decls-{version}.lark-cache")
 
 
 class Feeder:
@@ -193,43 +141,14 @@ class _Tables:
     (negative) for a reduction, and a rule name to its goto state.
     """
 
-    def __init__(self, parser: Lark, sema_class: type):
-        table = parser.parser.parser.parser.parse_table
-        index: dict[int, int] = {}
-        self.rules: list[tuple] = []
-        self.states: list[dict[str, int]] = [{} for _ in range(max(table.states) + 1)]
-        for state, row in table.states.items():
-            out = self.states[state]
-            for sym, (action, arg) in row.items():
-                sym = str(sym)  # lark's names may be Token objects; plain str keys hash and compare faster
-                if action.name == "Shift":
-                    out[sym] = arg
-                    continue
-                if id(arg) not in index:
-                    index[id(arg)] = len(self.rules)
-                    self.rules.append(self._shape(arg, sema_class))
-                out[sym] = ~index[id(arg)]
-        self.start = dict(table.start_states)
-
-    @staticmethod
-    def _shape(rule, sema_class: type) -> tuple:
-        """(size, goto name, kept positions, spliced positions, expand1, method name)."""
-        keep, splice = [], []
-        for i, sym in enumerate(rule.expansion):
-            if sym.is_term and sym.filter_out and not rule.options.keep_all_tokens:
-                continue
-            keep.append(i)
-            if not sym.is_term and sym.name.startswith("_"):
-                splice.append(len(keep) - 1)
-        origin = rule.origin.name
-        name = rule.alias or origin
-        helper = origin.startswith("_")
-        expand1 = bool(rule.options.expand1) and not rule.alias  # an alias wins over ?rule inlining
-        if not helper and not expand1 and not hasattr(sema_class, name):
-            raise RuntimeError(f"grammar rule '{name}' has no semantic action")
-        all_kept = len(keep) == len(rule.expansion)
-        return (len(rule.expansion), str(origin), None if all_kept else tuple(keep), tuple(splice),
-                expand1, None if helper else str(name))
+    def __init__(self, data: dict, sema_class: type):
+        self.states: list[dict[str, int]] = data["states"]
+        self.start: dict[str, int] = data["start"]
+        self.rules = [(size, goto, None if keep is None else tuple(keep), tuple(splice), expand1, name)
+                      for size, goto, keep, splice, expand1, name in data["rules"]]
+        for size, _, keep, splice, expand1, name in self.rules:
+            if name is not None and not expand1 and not hasattr(sema_class, name):
+                raise RuntimeError(f"grammar rule '{name}' has no semantic action")
 
     def bind(self, sema) -> list[tuple]:
         """Per rule: (size, goto name, reducer); the reducer is None for a ``?rule``
