@@ -146,7 +146,7 @@ class _Tables:
         self.start: dict[str, int] = data["start"]
         self.rules = [(size, goto, None if keep is None else tuple(keep), tuple(splice), expand1, name)
                       for size, goto, keep, splice, expand1, name in data["rules"]]
-        for size, _, keep, splice, expand1, name in self.rules:
+        for *_, expand1, name in self.rules:
             if name is not None and not expand1 and not hasattr(sema_class, name):
                 raise RuntimeError(f"grammar rule '{name}' has no semantic action")
 
