@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from .btf import types as T
 from .btf.kinds import INT_SIGNED, Kind
+from .btf.names import c_identifier, check_spelled_type
 from .btf.spec import Spec
 from .core.btfutil import CoreError, essential, essential_index, resolve_size, skip_mods_and_typedefs
 from .errors import BtfmetaError, TypeLookupError
@@ -66,10 +67,10 @@ def _find_member(btf: Spec, comp: T.Struct | T.Union, name: str) -> tuple[int, T
 
 def resolve_one(btf: Spec, access: str) -> list[Resolved]:
     """Every resolution of ``access`` (one per matching root flavor)."""
-    m = re.match(r"\s*(?:struct\s+|union\s+)?([A-Za-z_][A-Za-z0-9_]*)", access)
+    m = re.match(r" *(?:struct +|union +)?([A-Za-z_][A-Za-z0-9_]*)", access)
     if m is None:
         raise BtfmetaError(f"invalid access path '{access}': expected TYPE.member...")
-    root_name, rest = m.group(1), access[m.end():].strip()
+    root_name, rest = m.group(1), access[m.end():].rstrip(" ")
     steps = []
     pos = 0
     while pos < len(rest):
@@ -86,6 +87,7 @@ def resolve_one(btf: Spec, access: str) -> list[Resolved]:
 
 def _walk(btf: Spec, access: str, rid: int, steps: list) -> Resolved:
     root = btf.type_by_id(rid)
+    c_identifier(root.name, rid, btf.path)  # it goes into generated C and Python
     c_root = root.name if isinstance(root, T.Typedef) else f"{root.kind.name.lower()} {root.name}"
     tid = rid
     bit = 0
@@ -118,6 +120,7 @@ def _walk(btf: Spec, access: str, rid: int, steps: list) -> Resolved:
                 raise BtfmetaError(f"{access}: cannot size the array element ({exc})") from None
             tid = member_type = t.type
             path += f"[{step}]"
+    check_spelled_type(btf, member_type)
     _, final = skip_mods_and_typedefs(btf, member_type)
     try:
         size = 0 if bit_size else resolve_size(btf, member_type)

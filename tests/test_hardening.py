@@ -13,7 +13,7 @@ from pathlib import Path
 
 from btfmeta.cfront import tables
 
-from .conftest import REPO
+from .conftest import REPO, run_cli
 
 SAMPLES = REPO / "samples"
 
@@ -86,3 +86,59 @@ def test_shipped_grammar_tables_are_current():
     fresh = tables.analyse((REPO / "grammars" / "c_decls.lark").read_text())
     assert json.loads(shipped) == fresh
     assert shipped == json.dumps(fresh, separators=(",", ":")) + "\n"
+
+
+# -- generated code carries no injected code (item 2) ------------------------------------
+
+def _layout_btf(path: Path, *, root: str = "meta", member: str = "hash", int_name: str = "int") -> Path:
+    from btfmeta import Spec
+    from btfmeta.btf import types as T
+
+    spec = Spec()
+    spec.add(T.Int(name=int_name, size=4, encoding=1, nr_bits=32))
+    spec.add(T.Struct(name=root, size=8, members=[T.Member(name=member, type=1, bits_offset=32)]))
+    path.write_bytes(spec.to_bytes())
+    return path
+
+
+EVIL = ["\n__import__('os').system('touch PWNED')\n#", " */ int pwned; /*", "\"", "-x"]
+
+
+def test_generators_refuse_names_that_are_not_identifiers(tmp_path):
+    for i, evil in enumerate(EVIL):
+        for kw in ({"root": "meta___" + evil}, {"member": "hash" + evil}, {"int_name": "int" + evil}):
+            btf = _layout_btf(tmp_path / f"e{i}.btf", **kw)
+            access = "meta.hash"
+            for argv in (["resolve", access, "--btf", str(btf), "--format", "python"],
+                         ["resolve", access, "--btf", str(btf), "--format", "c"],
+                         ["btf", "dump", str(btf), "--format", "c"]):
+                if "member" in kw and argv[0] == "resolve":
+                    continue  # the access names the member: no such member, a plain lookup error
+                r = run_cli(*argv)
+                assert r.code == 2 and r.stdout == b"", (argv, kw, r)
+                assert "is not a C identifier" in r.stderr and "type [" in r.stderr, r.stderr
+                assert r.stderr.count("\n") == 1
+
+
+def test_echoed_target_path_cannot_end_a_comment(tmp_path):
+    """The --btf path is echoed into the generated module and header: escaped there."""
+    evil_dir = tmp_path / 'x"""\nimport os\nos.system("touch PWNED")\n*/ int pwned; /*'
+    evil_dir.mkdir(parents=True)
+    btf = _layout_btf(evil_dir / "l.btf")
+    module = run_cli("resolve", "meta.hash", "--btf", str(btf), "--format", "python")
+    assert module.code == 0, module.stderr
+    scope: dict = {}
+    exec(compile(module.stdout.decode(), "generated.py", "exec"), scope)
+    assert scope["TARGET"] == str(btf) and scope["META_HASH"].offset == 4
+    header = run_cli("resolve", "meta.hash", "--btf", str(btf), "--format", "c").stdout.decode()
+    src = tmp_path / "check.c"
+    src.write_text("struct meta { int pad; int hash; };\n" + header + "int main(void) { return META_HASH_OFFSET; }\n")
+    gcc = subprocess.run(["gcc", "-E", "-P", str(src)], capture_output=True, text=True)
+    assert gcc.returncode == 0, gcc.stderr
+    assert "pwned" not in gcc.stdout  # comments are gone after preprocessing: nothing leaked out of one
+    assert subprocess.run(["gcc", "-fsyntax-only", "-Werror", str(src)], capture_output=True).returncode == 0
+
+
+def test_access_paths_are_one_line():
+    r = run_cli("resolve", "meta.hash\nimport os", "--btf", "/nonexistent", "--format", "python")
+    assert r.code == 2

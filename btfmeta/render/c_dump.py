@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..btf import types as T
 from ..btf.kinds import Kind
+from ..btf.names import c_identifier
 from ..btf.spec import Spec
 from ..core.btfutil import field_size
 from ..errors import BTFFormatError
@@ -73,7 +74,7 @@ class CDumper:
         cached = self.names.get(tid)
         if cached is not None:
             return cached
-        name = t.name
+        name = c_identifier(t.name, tid, self.btf.path)
         if not (isinstance(t, T.Fwd) or (isinstance(t, T.Enum) and not t.values)):
             dup = self._dups(table, t.name)
             if dup > 1:
@@ -264,6 +265,7 @@ class CDumper:
         out.append(" {")
         is64 = t.kind == Kind.ENUM64
         for v in t.values:
+            c_identifier(v.name, tid, self.btf.path, "value name")
             dup = self._dups(self.ident_names, v.name)
             name = f"{v.name}___{dup}" if dup > 1 else v.name
             if is64:
@@ -286,7 +288,8 @@ class CDumper:
             m_off = m.bits_offset
             m_align = 1 if packed else self.align_of(m.type)
             out.append(self.bit_padding(off, m_off, m_align, prev_bitfield and m_sz != 0, lvl + 1))
-            out.append(f"\n{_pfx(lvl + 1)}" + self.type_decl(m.type, m.name, lvl + 1))
+            name = c_identifier(m.name, tid, self.btf.path, "member name")
+            out.append(f"\n{_pfx(lvl + 1)}" + self.type_decl(m.type, name, lvl + 1))
             if m_sz:
                 out.append(f": {m_sz}")
                 off = m_off + m_sz
@@ -391,7 +394,7 @@ class CDumper:
             k = t.kind
             if k in (Kind.INT, Kind.FLOAT):
                 self._mods(stack, out)
-                out.append(t.name)
+                out.append(c_identifier(t.name, tid, self.btf.path, words=True))
             elif k in (Kind.STRUCT, Kind.UNION):
                 self._mods(stack, out)
                 out.append(self.struct_def(tid, t, lvl) if not t.name else self.struct_fwd(tid, t))
@@ -454,7 +457,8 @@ class CDumper:
                     if i == len(params) - 1 and p.type == 0:
                         out.append("...")
                         break
-                    out.append(self.type_decl(p.type, p.name, lvl))
+                    out.append(self.type_decl(p.type, c_identifier(p.name, tid, self.btf.path, "parameter name"),
+                                              lvl))
                 out.append(")")
                 return
             last_was_ptr = k == Kind.PTR

@@ -9,12 +9,22 @@ from pathlib import Path
 import jinja2
 
 
+def comment(text: object) -> str:
+    """Text safe inside a C ``/* */`` or a Python ``#`` comment: one line, no ``*/``
+    (a path or name echoed there must not end the comment and start code)."""
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
+    return shown.replace("*/", "*\\/")
+
+
 @cache
 def environment() -> jinja2.Environment:
     packaged = resources.files("btfmeta").joinpath("templates")
     root = Path(str(packaged)) if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(root)), keep_trailing_newline=True,
-                              trim_blocks=True, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(root)), keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+    env.filters["comment"] = comment
+    env.filters["pyrepr"] = repr
+    return env
 
 
 def render(name: str, **context) -> str:
