@@ -11,15 +11,14 @@ import contextlib
 import json
 import os
 import sys
-from pathlib import Path
 
 import click
 
 from .btf import load_spec, load_with_base
-from .btf.load import SYSFS_BTF
+from .btf.kernel import SYSFS_BTF, module_btf, nic_driver_module
 from .cfront.errors import CSyntaxError
 from .errors import BtfmetaError
-from .fileio import read_bytes, write_atomic
+from .fileio import read_bytes, write_output
 from .render import bpftool
 
 # Each command imports what only it needs (the C front end, CO-RE, jinja2) when it runs,
@@ -41,12 +40,13 @@ def btf() -> None:
     """Read, write and dump BTF (raw files, ELF .BTF, split BTF on a base)."""
 
 
-_base_option = click.option("--base", "-B", "base", type=click.Path(dir_okay=False),
+_PATH = click.Path(dir_okay=False, allow_dash=True)  # '-': standard input or output
+_base_option = click.option("--base", "-B", "base", type=_PATH,
                             help="Base BTF for split BTF (default for /sys/kernel/btf/<module>: vmlinux).")
 
 
 @btf.command("dump")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=_PATH)
 @_base_option
 @click.option("--format", "fmt", type=click.Choice(["raw", "json", "c"]), default="raw", show_default=True)
 @click.option("--type", "selector", metavar="NAME_OR_ID",
@@ -70,20 +70,20 @@ def btf_dump(file: str, base: str | None, fmt: str, selector: str | None) -> Non
 
 
 @btf.command("copy")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Raw BTF to write.")
+@click.argument("file", type=_PATH)
+@click.option("-o", "--output", required=True, type=_PATH, help="Raw BTF to write.")
 @_base_option
 @click.option("--endian", type=click.Choice(["little", "big"]),
               help="Byte order to write (default: as read).")
 def btf_copy(file: str, output: str, base: str | None, endian: str | None) -> None:
     """Read FILE (raw BTF or ELF .BTF) and write it as raw BTF, re-encoded."""
     spec = load_with_base(file, base)
-    write_atomic(output, spec.to_bytes(byteorder=endian))
+    write_output(output, spec.to_bytes(byteorder=endian))
 
 
 @cli.command("compile")
-@click.argument("headers", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="BTF file to write.")
+@click.argument("headers", nargs=-1, required=True, type=_PATH)
+@click.option("-o", "--output", required=True, type=_PATH, help="BTF file to write.")
 @_base_option
 @click.option("-I", "include_dirs", multiple=True, metavar="DIR", help="Add DIR to the include search path.")
 @click.option("-D", "defines", multiple=True, metavar="NAME[=VALUE]", help="Define a macro.")
@@ -98,7 +98,7 @@ def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include
     macros = dict(([*d.split("=", 1), "1"])[:2] for d in defines)
     spec = compile_headers(list(headers), include_dirs=include_dirs, defines=macros, target=target,
                            base=base_spec)
-    write_atomic(output, spec.to_bytes())
+    write_output(output, spec.to_bytes())
 
 
 def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str | None):
@@ -110,31 +110,19 @@ def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str 
         if module is None:  # a built-in driver: its types are in vmlinux
             return load_with_base(SYSFS_BTF / "vmlinux"), str(SYSFS_BTF / "vmlinux")
     if module:
-        btf = str(SYSFS_BTF / module)
+        btf = str(module_btf(module))
         base = base or str(SYSFS_BTF / "vmlinux")
     return load_with_base(btf, base), btf
 
 
-def nic_driver_module(nic: str) -> str | None:
-    """The module behind a network interface's driver; None if the driver is built in."""
-    dev = Path("/sys/class/net") / nic
-    if not dev.exists():
-        raise BtfmetaError(f"no network interface '{nic}'")
-    driver = dev / "device" / "driver"
-    if not driver.exists():
-        raise BtfmetaError(f"interface '{nic}' has no device driver (a virtual interface?)")
-    module = driver / "module"
-    return module.resolve().name if module.exists() else None
-
-
 @cli.command("relocate")
-@click.argument("obj", type=click.Path(dir_okay=False))
-@click.option("--btf", "btf", type=click.Path(dir_okay=False), help="Target BTF: raw, split (with --base) or ELF.")
+@click.argument("obj", type=_PATH)
+@click.option("--btf", "btf", type=_PATH, help="Target BTF: raw, split (with --base) or ELF.")
 @_base_option
 @click.option("--module", help="Target /sys/kernel/btf/MODULE (on /sys/kernel/btf/vmlinux).")
 @click.option("--nic", help="Target the BTF of the driver module behind network interface NIC.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Patched object to write.")
-@click.option("--report", "report", type=click.Path(dir_okay=False, allow_dash=True),
+@click.option("-o", "--output", required=True, type=_PATH, help="Patched object to write.")
+@click.option("--report", "report", type=_PATH,
               help="Write a JSON report of every relocation to FILE ('-': stdout).")
 def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None, nic: str | None, output: str,
                  report: str | None) -> None:
@@ -142,6 +130,8 @@ def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None
     the patched object (applied records removed from .BTF.ext)."""
     from .relocate import RelocationError, relocate_object, report_json
 
+    if output == "-" and report == "-":
+        raise click.UsageError("-o - and --report - both want standard output")
     target, target_name = _target_btf(btf, base, module, nic)
     try:
         result = relocate_object(read_bytes(obj), target, path=obj)
@@ -151,7 +141,7 @@ def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None
         raise
     if report:
         _write_report(report, report_json(result, obj=obj, target=target_name))
-    write_atomic(output, result.data)
+    write_output(output, result.data)
 
 
 def _write_report(dest: str, doc: dict) -> None:
@@ -159,12 +149,12 @@ def _write_report(dest: str, doc: dict) -> None:
     if dest == "-":
         _out(text)
     else:
-        write_atomic(dest, text.encode())
+        write_output(dest, text.encode())
 
 
 @cli.command("check")
-@click.argument("obj_path", metavar="OBJ", type=click.Path(dir_okay=False))
-@click.option("--btf", "btfs", multiple=True, required=True, type=click.Path(dir_okay=False),
+@click.argument("obj_path", metavar="OBJ", type=_PATH)
+@click.option("--btf", "btfs", multiple=True, required=True, type=_PATH,
               help="A target layout (repeat for several); split BTF with --base.")
 @_base_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -189,8 +179,8 @@ def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) 
 
 
 @cli.command("diff")
-@click.argument("old", type=click.Path(dir_okay=False))
-@click.argument("new", type=click.Path(dir_okay=False))
+@click.argument("old", type=_PATH)
+@click.argument("new", type=_PATH)
 @click.argument("types", nargs=-1, metavar="[TYPE]...")
 @_base_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -210,7 +200,7 @@ def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: 
 
 
 @cli.command("layout")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=_PATH)
 @click.argument("types", nargs=-1, metavar="[TYPE]...")
 @_base_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -231,7 +221,7 @@ def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, ca
 
 @cli.command("resolve")
 @click.argument("accesses", nargs=-1, required=True, metavar="ACCESS...")
-@click.option("--btf", "btf", required=True, type=click.Path(dir_okay=False), help="The layout's BTF.")
+@click.option("--btf", "btf", required=True, type=_PATH, help="The layout's BTF.")
 @_base_option
 @click.option("--format", "fmt", type=click.Choice(["json", "c", "python"]), default="json", show_default=True)
 def resolve_cmd(accesses: tuple[str, ...], btf: str, base: str | None, fmt: str) -> None:
@@ -254,7 +244,7 @@ def obj() -> None:
 
 
 @obj.command("show")
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=_PATH)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def obj_show(path: str, fmt: str) -> None:
     """List OBJ's programs, BTF-defined maps and CO-RE relocations (llvm-objdump's notation)."""
@@ -286,9 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.Abort:
-        click.echo("btfmeta: aborted", err=True)
-        return 1
+    except (click.Abort, KeyboardInterrupt):  # Ctrl-C: nothing was written (outputs are atomic)
+        click.echo("btfmeta: interrupted", err=True)
+        return 130
     except BrokenPipeError:
         return 0
     except RecursionError:

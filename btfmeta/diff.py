@@ -47,6 +47,9 @@ class TypeDiff:
 
 
 def _fields(btf: Spec, comp: T.Struct | T.Union, base: int = 0, prefix: str = "") -> list[FieldInfo]:
+    """Every member, and the members of anonymous types within, at any depth: through an
+    anonymous member (named as if its members were the holder's) and through a named
+    member of an anonymous type (``rx.ipv4.saddr``), which no other type's diff covers."""
     out = []
     for m in comp.members:
         _, mt = skip_mods_and_typedefs(btf, m.type)
@@ -54,21 +57,33 @@ def _fields(btf: Spec, comp: T.Struct | T.Union, base: int = 0, prefix: str = ""
         if not m.name and isinstance(mt, T.Composite):
             out += _fields(btf, mt, off, prefix)
             continue
-        out.append(FieldInfo(prefix + (m.name or f"<anon@{off}>"), off, m.bitfield_size, field_size(btf, m.type),
-                             type_name(btf, m.type)))
+        name = prefix + (m.name or f"<anon@{off}>")
+        out.append(FieldInfo(name, off, m.bitfield_size, field_size(btf, m.type), type_name(btf, m.type)))
+        if m.name and isinstance(mt, T.Composite) and not mt.name:
+            out += _fields(btf, mt, off, name + ".")
     return out
 
 
-def _named(btf: Spec, wanted: set[str] | None) -> dict[tuple[str, str], list[tuple[int, T.Type]]]:
-    """(kind, essential name) -> [(id, type)] of named structs, unions, enums (own types only)."""
+def _named(btf: Spec, wanted: set[str] | None) -> dict[tuple[str, str], list[tuple[int, str]]]:
+    """(kind, essential name) -> [(id, name)] of named structs, unions and enums, and of
+    anonymous ones named by a typedef (``typedef struct {...} t``; the id is the struct's)."""
     out: dict[tuple[str, str], list] = {}
     for tid, t in btf:
-        if not t.name or not isinstance(t, (T.Struct, T.Union, T.Enum, T.Enum64)):
+        if not t.name:
             continue
-        kind = "enum" if isinstance(t, T.EnumLike) else t.kind.name.lower()
+        if isinstance(t, T.Typedef):
+            tid, t_inner = skip_mods_and_typedefs(btf, t.type)
+            if t_inner is None or t_inner.name:
+                continue
+            kind_of = t_inner
+        else:
+            kind_of = t
+        if not isinstance(kind_of, (T.Struct, T.Union, T.Enum, T.Enum64)):
+            continue
+        kind = "enum" if isinstance(kind_of, T.EnumLike) else kind_of.kind.name.lower()
         key = (kind, essential(t.name))
         if wanted is None or key[1] in wanted:
-            out.setdefault(key, []).append((tid, t))
+            out.setdefault(key, []).append((tid, t.name))
     return out
 
 
@@ -77,7 +92,7 @@ def _pairs(old: list, new: list) -> list[tuple]:
     pairs = []
     old, new = list(old), list(new)
     for o in list(old):
-        match = next((n for n in new if n[1].name == o[1].name), None)
+        match = next((n for n in new if n[1] == o[1]), None)
         if match is not None:
             pairs.append((o, match))
             old.remove(o)
@@ -146,13 +161,13 @@ def diff(old: Spec, new: Spec, types: list[str] | None = None) -> list[TypeDiff]
     for key in sorted(set(a) | set(b)):
         kind = key[0]
         for o, n in _pairs(a.get(key, []), b.get(key, [])):
-            d = TypeDiff(kind, o[1].name if o else None, n[1].name if n else None)
+            d = TypeDiff(kind, o[1] if o else None, n[1] if n else None)
             if o is None:
                 d.changes.append({"change": "added type"})
             elif n is None:
                 d.changes.append({"change": "removed type"})
             elif kind == "enum":
-                d.changes = _enum_changes(o[1], n[1])
+                d.changes = _enum_changes(old.type_by_id(o[0]), new.type_by_id(n[0]))
             else:
                 d.changes = _composite_changes(old, o[0], new, n[0], aligners)
             if d.changes:

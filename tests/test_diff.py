@@ -144,3 +144,116 @@ def test_vmlinux_vs_rt_is_complete(shared_btf):
             {c["new_name"] for c in changes if c["change"] == "renamed"}, t.name
         checked += 1
     assert checked > 5000 and len(diffs) > 100
+
+
+# -- changes inside anonymous types, judged by the member offsets clang computes ----------
+
+INNER = ["unsigned char", "unsigned short", "unsigned int", "unsigned long long"]
+
+
+def _anon_layout(rng: random.Random) -> dict:
+    """meta: a named member of an anonymous union of anonymous structs (rx.ipv4.saddr),
+    a member of a typedef'd anonymous struct, an anonymous union member; tmeta: a
+    typedef'd anonymous struct at top level."""
+    def leaves(prefix: str, n: int) -> list[list]:
+        return [[f"{prefix}{i}", rng.choice(INNER), rng.choice([0, 0, 0, 3]), rng.choice([0, 0, 2, 6])]
+                for i in range(n)]
+    return {"rx": {part: leaves(part[0], rng.randint(2, 4)) for part in ("ipv4", "ipv6", "arp")},
+            "td": leaves("t", 3), "anon": leaves("u", 2), "top": leaves("x", 3)}
+
+
+def _decl(leaf: list) -> str:
+    name, typ, bits, nelems = leaf
+    if bits:
+        return f"{typ} {name} : {bits};"
+    return f"{typ} {name}{f'[{nelems}]' if nelems else ''};"
+
+
+def _anon_source(lay: dict) -> str:
+    def body(ls: list) -> str:
+        return " ".join(_decl(x) for x in ls)
+    rx = " ".join(f"struct {{ {body(ls)} }} {part};" for part, ls in lay["rx"].items())
+    return (f"typedef struct {{ {body(lay['td'])} }} td_t;\n"
+            f"struct meta {{ unsigned int hash; union {{ {rx} }} rx; td_t td; union {{ {body(lay['anon'])} }}; "
+            f"unsigned short tail; }};\n"
+            f"typedef struct {{ {body(lay['top'])} }} tmeta;\n"
+            "struct meta m; tmeta t;\n")
+
+
+def _leaf_offsets(btf, tid: int, prefix: str = "", base: int = 0) -> dict[str, tuple]:
+    """Oracle: path -> (bit offset, bit-field size, byte size) of every member at any depth,
+    walked independently of btfmeta.diff."""
+    out = {}
+    t = btf.type_by_id(tid)
+    while isinstance(t, T.Typedef):
+        tid = t.type
+        t = btf.type_by_id(tid)
+    for m in t.members:
+        mt_id = m.type
+        mt = btf.type_by_id(mt_id)
+        while isinstance(mt, T.Typedef):
+            mt_id = mt.type
+            mt = btf.type_by_id(mt_id)
+        off = base + m.bits_offset
+        size = mt.size if hasattr(mt, "size") else btf.type_by_id(mt.type).size * mt.nelems
+        if m.name:
+            out[prefix + m.name] = (off, m.bitfield_size, size)
+        if isinstance(mt, (T.Struct, T.Union)) and not mt.name:
+            out.update(_leaf_offsets(btf, mt_id, prefix + (m.name + "." if m.name else ""), off))
+    return out
+
+
+def _edit_inside(rng: random.Random, lay: dict) -> dict:
+    new = json.loads(json.dumps(lay))
+    group = rng.choice(["rx", "td", "anon", "top"])
+    leaves = new["rx"][rng.choice(list(new["rx"]))] if group == "rx" else new[group]
+    leaf = rng.choice(leaves)
+    how = rng.choice(["resize", "rename", "remove", "bitfield", "array"])
+    if how == "resize" and leaf[1] != INNER[-1] and not leaf[2]:
+        leaf[1] = INNER[INNER.index(leaf[1]) + 1]
+    elif how == "rename":
+        leaf[0] += "_r"
+    elif how == "remove" and len(leaves) > 1:
+        leaves.remove(leaf)
+    elif how == "bitfield" and leaf[2]:
+        leaf[2] -= 1
+    else:
+        leaf[2], leaf[3] = 0, (leaf[3] or 1) + 2
+    return new
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_changes_inside_anonymous_types_are_reported(seed, tmp_path, clang):
+    from .conftest import compile_bpf
+
+    rng = random.Random(seed)
+    old_lay = _anon_layout(rng)
+    new_lay = _edit_inside(rng, old_lay)
+    specs = []
+    for name, lay in (("old", old_lay), ("new", new_lay)):
+        specs.append(load_spec(compile_bpf(clang, _anon_source(lay), tmp_path / f"{name}.o")))
+    reported = run_cli("diff", str(tmp_path / "old.o"), str(tmp_path / "new.o"), "--format", "json")
+    doc = json.loads(reported.stdout)
+    for root, kind in (("meta", "struct"), ("tmeta", "typedef")):
+        roots = [s.find_by_name(root, kind=getattr(T.Kind, kind.upper()))[0] for s in specs]
+        old_f, new_f = (_leaf_offsets(s, r) for s, r in zip(specs, roots, strict=True))
+        changed = {p for p in old_f.keys() | new_f.keys() if old_f.get(p) != new_f.get(p)}
+        named = [t for t in doc["types"] if t["old"] == root]
+        fields = {c.get("field") for t in named for c in t["changes"]} | \
+            {c.get("new_name") for t in named for c in t["changes"]}
+        assert changed <= fields, (seed, root, changed - fields, named)
+        if changed:
+            assert reported.code == 1
+    text = run_cli("diff", str(tmp_path / "old.o"), str(tmp_path / "new.o"))
+    assert text.code == reported.code and text.stderr == ""
+
+
+def test_text_report_of_removed_enum_values(tmp_path, shared_btf):
+    """A removed enum value (as between vmlinux and vmlinux-rt) is printed with its old value."""
+    for name, src in (("a", "enum e { A, B, C };"), ("b", "enum e { A, B };")):
+        (tmp_path / f"{name}.btf").write_bytes(compile_source(src).to_bytes())
+    r = run_cli("diff", str(tmp_path / "a.btf"), str(tmp_path / "b.btf"))
+    assert (r.code, r.stderr) == (1, "")
+    assert r.stdout.decode().splitlines()[1].split() == ["value", "removed", "C", "2"]
+    real = run_cli("diff", str(shared_btf / "vmlinux.btf"), str(shared_btf / "vmlinux-rt.btf"))
+    assert (real.code, real.stderr) == (1, "") and b"value removed" in real.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from btfmeta.cli import nic_driver_module
+from btfmeta.btf.kernel import nic_driver_module
 
 from .conftest import REPO, need, run_cli
 

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from ..errors import BTFFormatError
 from ..fileio import read_bytes
+from .kernel import SYSFS_BTF, default_base
 from .spec import Spec
 
-SYSFS_BTF = Path("/sys/kernel/btf")
+__all__ = ["SYSFS_BTF", "btf_bytes", "default_base", "load_spec", "load_with_base"]
 
-
-def default_base(path: str | os.PathLike[str]) -> Path | None:
-    """``/sys/kernel/btf/<module>`` is split on ``/sys/kernel/btf/vmlinux``, as bpftool assumes."""
-    p = Path(path)
-    if p.parent == SYSFS_BTF and p.name != "vmlinux":
-        return SYSFS_BTF / "vmlinux"
-    return None
 
 
 def btf_bytes(data: bytes, path: str) -> bytes:

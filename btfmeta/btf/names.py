@@ -12,8 +12,10 @@ import re
 from ..errors import BTFFormatError
 from . import types as T
 
-_C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_C_TYPE_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*")  # INT/FLOAT: "unsigned int"
+# letters (Unicode ones too, as clang accepts UTF-8 identifiers), digits, '_' and '$';
+# no separators, format characters (bidi overrides) or punctuation
+_C_IDENTIFIER = re.compile(r"[^\W\d][\w$]*|\$[\w$]*")
+_C_TYPE_WORDS = re.compile(r"[^\W\d]\w*(?: [^\W\d]\w*)*")  # INT/FLOAT: "unsigned int"
 _WRAPPERS = (T.Ptr, T.Array, T.Const, T.Volatile, T.Restrict, T.TypeTag)
 
 

@@ -12,11 +12,11 @@ from .errors import CSyntaxError, Pos
 # pay little for it; the rest are in the order that fails fastest for the common
 # tokens; '.' before a digit starts a number.
 _TOKEN = re.compile(r"""
-    ([ \t\f\v\r]*)
+    ([ \t\f\v\r\0]*)
   (?:
     ((?=[LuU'])(?:L|u|U)?'(?:\\.|[^'\\\n])*')
   | ((?=[LuU"])(?:L|u8|u|U)?"(?:\\.|[^"\\\n])*")
-  | ([A-Za-z_$][A-Za-z0-9_$]*)
+  | ((?:[A-Za-z_$]|[^\W\d\x00-\x7f])[\w$]*)
   | ([;,(){}\[\]~?]|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[*/%+\-&|^]=|\#\#
      |\.(?![0-9])|[:<>=*/%+\-&|^\#!])
   | (\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.'])*)
@@ -28,17 +28,30 @@ _COMMENT = re.compile(r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*.
 
 
 class Source:
-    """One file's text, for positions and caret lines in messages."""
+    """One file's text, for positions and caret lines in messages.
 
-    __slots__ = ("lines", "path")
+    ``#line N "file"`` directives renumber the lines after them: ``remaps`` holds
+    (first physical line, its presumed number, presumed file), in source order.
+    """
+
+    __slots__ = ("lines", "path", "remaps")
 
     def __init__(self, path: str, text: str):
         self.path = path
         self.lines = text.split("\n")
+        self.remaps: list[tuple[int, int, str]] = []
+
+    def presumed(self, line: int) -> tuple[str, int]:
+        """(file, line) as messages, __FILE__ and __LINE__ give them for a physical line."""
+        for start, number, path in reversed(self.remaps):
+            if line >= start:
+                return path, number + line - start
+        return self.path, line
 
     def pos(self, line: int, col: int) -> Pos:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        return Pos(self.path, line, col, text)
+        path, shown = self.presumed(line) if self.remaps else (self.path, line)
+        return Pos(path, shown, col, text)
 
 
 class Tok:
@@ -96,6 +109,8 @@ def logical_lines(src: Source, text: str) -> list[tuple[int, str]]:
     pending: list[str] = []
     start = 0
     for i, line in enumerate(text.split("\n"), 1):
+        if line.endswith("\r"):  # CRLF line endings, as clang reads them
+            line = line[:-1]
         if line.endswith("\\"):
             if not pending:
                 start = i

@@ -12,12 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import BtfmetaError
 from ..fileio import read_bytes
 from .errors import CSyntaxError
 from .lexer import Source, Tok, logical_lines, tokenize_line
 
 BUILTIN_INCLUDE = Path(__file__).resolve().parent / "include"
 MAX_INCLUDE_DEPTH = 200
+# tokens that macro replacement may produce in one translation unit: real headers use a few
+# thousand (vmlinux.h: none), a #define chain that doubles at each level 2**depth
+MAX_EXPANSION_TOKENS = 1_000_000
 # function-like builtins of #if; `#ifdef __has_attribute` sees them as defined, as in clang
 HAS_BUILTINS = {"__has_attribute", "__has_builtin", "__has_feature", "__has_extension", "__has_include",
                 "__has_include_next", "__has_cpp_attribute", "__has_c_attribute", "__has_declspec_attribute"}
@@ -60,6 +64,8 @@ class Preprocessor:
         self.once: set[Path] = set()
         self.out: list[Tok] = []
         self.depth = 0
+        self.expanded = 0  # tokens made by macro replacement so far (MAX_EXPANSION_TOKENS)
+        self._hide_sets: dict[tuple[frozenset, frozenset], frozenset] = {}
         self.eval_expr = eval_expr
         cmdline = Source("<command line>", "")
         predefined = {
@@ -144,21 +150,34 @@ class Preprocessor:
             m = macros.get(name)
             if m is None or name in t.hide:
                 if name == "__LINE__":
-                    t = t.copy(kind="num", text=str(t.line))
+                    t = t.copy(kind="num", text=str(t.src.presumed(t.line)[1]))
                 elif name == "__FILE__":
-                    t = t.copy(kind="str", text='"' + t.src.path.replace("\\", "\\\\") + '"')
+                    t = t.copy(kind="str", text='"' + t.src.presumed(t.line)[0].replace("\\", "\\\\") + '"')
                 out.append(t)
                 continue
             if m.params is None:
-                repl = self._subst(m, {}, t.hide | {name}, t)
+                repl = self._subst(m, {}, self._hide_union(t.hide, frozenset((name,))), t)
             else:
                 if not work or work[0].text != "(":
                     out.append(t)
                     continue
                 args, close = self._collect_args(t, work, m)
-                repl = self._subst(m, args, (t.hide & close.hide) | {name}, t)
+                repl = self._subst(m, args, self._hide_union(t.hide & close.hide, frozenset((name,))), t)
+            self.expanded += len(repl)
+            if self.expanded > MAX_EXPANSION_TOKENS:
+                raise CSyntaxError(f"macro expansion of '{name}' makes more than {MAX_EXPANSION_TOKENS:,} tokens "
+                                   "in this translation unit (a #define chain that doubles?)", t.pos())
             work.extendleft(reversed(repl))
         return out
+
+    def _hide_union(self, a: frozenset, b: frozenset) -> frozenset:
+        """``a | b``, one object per distinct set: an expansion makes millions of tokens
+        but few distinct hide sets."""
+        key = (a, b)
+        u = self._hide_sets.get(key)
+        if u is None:
+            u = self._hide_sets[key] = a | b
+        return u
 
     def _defined(self, t: Tok, work: deque) -> Tok:
         paren = bool(work) and work[0].text == "("
@@ -265,7 +284,7 @@ class Preprocessor:
                         expanded[idx] = self.expand(args[idx])
                     src_toks = expanded[idx]
                 for k, r in enumerate(src_toks):
-                    out.append(r.copy(hide=r.hide | hide, space=b.space if k == 0 else r.space))
+                    out.append(r.copy(hide=self._hide_union(r.hide, hide), space=b.space if k == 0 else r.space))
                 i += 1
                 continue
             out.append(b.copy(line=at.line, col=at.col, src=at.src, hide=hide))
@@ -301,11 +320,17 @@ class Preprocessor:
         if self.depth >= MAX_INCLUDE_DEPTH:
             raise CSyntaxError(f"#include nested too deeply (more than {MAX_INCLUDE_DEPTH} levels)",
                                at.pos() if at else None)
-        data = read_bytes(path)
+        try:
+            data = read_bytes(path)
+        except BtfmetaError as exc:
+            if at is None:
+                raise
+            raise CSyntaxError(str(exc), at.pos()) from None
         text = data.decode("utf-8", "surrogateescape")
+        shown, directory = ("<stdin>", Path.cwd()) if str(path) == "-" else (str(path), path.parent)
         self.depth += 1
         try:
-            self._process(Source(str(path), text), text, path.parent, key)
+            self._process(Source(shown, text), text, directory, key)
         finally:
             self.depth -= 1
 
@@ -324,15 +349,21 @@ class Preprocessor:
         else:
             raise CSyntaxError("#include expects \"FILENAME\" or <FILENAME>", at.pos())
         if os.path.isabs(name):
-            return Path(name) if Path(name).is_file() else None
+            dirs = [Path("/")]
+        found_dir = None
         for d in dirs:
             cand = d / name
-            if cand.is_file():
-                return cand
+            if cand.is_dir():
+                found_dir = found_dir or cand
+            elif cand.exists():
+                return cand  # a device or FIFO too: reading it says what it is
+        if found_dir is not None:
+            raise CSyntaxError(f"'{name}' is a directory, not a header", at.pos())
         return None
 
     def _process(self, src: Source, text: str, current_dir: Path, key: Path | None = None) -> None:
-        # conditional stack entries: [active, taken, seen_else, start token]
+        # conditional stack entries: [active, taken, seen_else, start token, parent active];
+        # keeping the parent's state makes each directive O(1) however deep the nesting
         conds: list[list] = []
         active = True
         pending: list[Tok] = []
@@ -357,7 +388,7 @@ class Preprocessor:
             name = d.text
             if name in ("if", "ifdef", "ifndef"):
                 if not active:
-                    conds.append([False, True, False, d])
+                    conds.append([False, True, False, d, False])
                 else:
                     if name == "if":
                         flush()
@@ -366,17 +397,19 @@ class Preprocessor:
                         if not args or args[0].kind != "id":
                             raise CSyntaxError(f"macro name missing after #{name}", d.pos())
                         cond = self.is_defined(args[0].text) == (name == "ifdef")
-                    conds.append([cond, cond, False, d])
+                    conds.append([cond, cond, False, d, True])
                     active = cond
                 continue
             if name in ("elif", "elifdef", "elifndef", "else", "endif"):
                 if not conds:
                     raise CSyntaxError(f"#{name} without #if", d.pos())
                 top = conds[-1]
-                parent_active = all(c[0] for c in conds[:-1])
+                parent_active = top[4]
                 if name == "endif":
                     conds.pop()
-                elif name == "else":
+                    active = parent_active
+                    continue
+                if name == "else":
                     if top[2]:
                         raise CSyntaxError("#else after #else", d.pos())
                     top[2] = True
@@ -395,7 +428,7 @@ class Preprocessor:
                         top[1] = cond
                     else:
                         top[0] = False
-                active = all(c[0] for c in conds)
+                active = top[0]
                 continue
             if not active:
                 continue
@@ -416,15 +449,29 @@ class Preprocessor:
                 self._pragma(hash_tok, args, key)
             elif name == "error":
                 raise CSyntaxError("#error " + " ".join(t.text for t in args), d.pos())
-            elif name in ("warning", "line", "ident", "sccs"):
+            elif name == "line":
+                self._line(src, lineno, self.expand(args) if args and args[0].kind == "id" else args, d)
+            elif d.kind == "num":  # GNU line marker: # 12 "file" flags
+                self._line(src, lineno, [d, *args[:1]], d)
+            elif name in ("warning", "ident", "sccs"):
                 pass
-            elif d.kind == "num":
-                pass  # GNU line marker: # 12 "file"
             else:
                 raise CSyntaxError(f"invalid preprocessing directive #{name}", d.pos())
         flush()
         if conds:
             raise CSyntaxError("unterminated conditional directive", conds[-1][3].pos())
+
+    @staticmethod
+    def _line(src: Source, lineno: int, args: list[Tok], d: Tok) -> None:
+        """``#line N ["file"]``: the next line is line N (of "file")."""
+        if not args or args[0].kind != "num" or not args[0].text.isdigit():
+            raise CSyntaxError(f"#{d.text} directive requires a simple digit sequence", (args or [d])[0].pos())
+        path = src.presumed(lineno)[0]
+        if len(args) > 1:
+            if args[1].kind != "str" or not args[1].text.startswith('"'):
+                raise CSyntaxError(f"invalid filename for #{d.text} directive", args[1].pos())
+            path = args[1].text[1:-1].replace("\\\\", "\\")
+        src.remaps.append((lineno + 1, int(args[0].text), path))
 
     def _eval_if(self, args: list[Tok], d: Tok) -> bool:
         if not args:
