@@ -89,15 +89,17 @@ def btf_copy(file: str, output: str, base: str | None, endian: str | None) -> No
 @click.option("-D", "defines", multiple=True, metavar="NAME[=VALUE]", help="Define a macro.")
 @click.option("--target", type=click.Choice(["bpf", "bpfel", "bpfeb"]), default="bpf", show_default=True,
               help="bpf/bpfel: little-endian BTF, bpfeb: big-endian (layouts are the same).")
+@click.option("-nostdinc", "--nostdinc", "nostdinc", is_flag=True,
+              help="Do not search /usr/local/include and /usr/include (clang's -nostdinc).")
 def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include_dirs: tuple[str, ...],
-                defines: tuple[str, ...], target: str) -> None:
+                defines: tuple[str, ...], target: str, nostdinc: bool) -> None:
     """Compile C HEADERS (one translation unit) to BTF, as clang-19 -g -target bpf would."""
     from .compile import compile_headers
 
     base_spec = load_spec(base) if base else None
     macros = dict(([*d.split("=", 1), "1"])[:2] for d in defines)
     spec = compile_headers(list(headers), include_dirs=include_dirs, defines=macros, target=target,
-                           base=base_spec)
+                           base=base_spec, system_includes=not nostdinc)
     write_output(output, spec.to_bytes())
 
 

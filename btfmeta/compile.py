@@ -22,7 +22,8 @@ from .cfront.sema import Sema
 TARGETS = {"bpf": "little", "bpfel": "little", "bpfeb": "big"}
 
 
-def _preprocessor(include_dirs: Sequence[str], defines: dict[str, str] | None, target: str) -> Preprocessor:
+def _preprocessor(include_dirs: Sequence[str], defines: dict[str, str] | None, target: str,
+                  system_includes: bool) -> Preprocessor:
     sema = Sema()
 
     def eval_if(toks, at):
@@ -32,21 +33,23 @@ def _preprocessor(include_dirs: Sequence[str], defines: dict[str, str] | None, t
         return value.value
 
     return Preprocessor(include_dirs=list(include_dirs), defines=defines, big_endian=target == "bpfeb",
-                        eval_expr=eval_if)
+                        system_includes=system_includes, eval_expr=eval_if)
 
 
 def compile_headers(paths: Sequence[str], *, include_dirs: Sequence[str] = (), defines: dict[str, str] | None = None,
-                    target: str = "bpf", base: Spec | None = None) -> Spec:
-    """Compile C headers (as one translation unit, in order) to a BTF ``Spec``."""
-    pp = _preprocessor(include_dirs, defines, _check_target(target))
+                    target: str = "bpf", base: Spec | None = None, system_includes: bool = True) -> Spec:
+    """Compile C headers (as one translation unit, in order) to a BTF ``Spec``; ``-`` is
+    standard input.  ``system_includes=False`` is clang's -nostdinc."""
+    pp = _preprocessor(include_dirs, defines, _check_target(target), system_includes)
     with _gc_paused():
         return _compile(pp.run(list(paths)), target, base)
 
 
 def compile_source(text: str, *, path: str = "<input>", include_dirs: Sequence[str] = (),
-                   defines: dict[str, str] | None = None, target: str = "bpf", base: Spec | None = None) -> Spec:
+                   defines: dict[str, str] | None = None, target: str = "bpf", base: Spec | None = None,
+                   system_includes: bool = True) -> Spec:
     """Compile C source text (``path`` names it in messages and for quoted includes)."""
-    pp = _preprocessor(include_dirs, defines, _check_target(target))
+    pp = _preprocessor(include_dirs, defines, _check_target(target), system_includes)
     with _gc_paused():
         return _compile(pp.run_text(text, path), target, base)
 

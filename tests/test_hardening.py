@@ -4,16 +4,22 @@ earlier btfmeta and failed there."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
+import signal
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from btfmeta.cfront import tables
 
-from .conftest import REPO, run_cli
+from .conftest import REPO, need, run_cli
 
 SAMPLES = REPO / "samples"
 
@@ -142,3 +148,142 @@ def test_echoed_target_path_cannot_end_a_comment(tmp_path):
 def test_access_paths_are_one_line():
     r = run_cli("resolve", "meta.hash\nimport os", "--btf", "/nonexistent", "--format", "python")
     assert r.code == 2
+
+
+# -- outputs: devices, FIFOs, symlinks, modes, '-' (item 3) ----------------------------------
+
+HEADER = str(SAMPLES / "xdp_rx_meta.h")
+
+
+def _compile_to(out: str | Path) -> subprocess.CompletedProcess:
+    return _btfmeta("compile", HEADER, "-o", str(out), timeout=60)
+
+
+def test_output_to_a_device_node_writes_in_place(tmp_path):
+    """`-o /dev/null` as root: the device node stays a device node (made here with mknod)."""
+    need(os.geteuid() == 0, "mknod needs root")
+    null = tmp_path / "null"
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    assert _compile_to(null).returncode == 0
+    assert stat.S_ISCHR(null.lstat().st_mode) and null.lstat().st_rdev == os.makedev(1, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]
+
+
+def test_output_to_a_fifo_and_to_stdout(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    assert _compile_to(fifo).returncode == 0
+    through_fifo = reader.communicate(timeout=30)[0]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    via_stdout = _btfmeta("compile", HEADER, "-o", "-", timeout=60)
+    assert via_stdout.returncode == 0 and via_stdout.stdout == through_fifo
+    assert _compile_to(tmp_path / "plain.btf").returncode == 0
+    assert (tmp_path / "plain.btf").read_bytes() == through_fifo
+    assert not (tmp_path / "-").exists()
+
+
+def test_symlinked_output_replaces_its_target_and_keeps_its_mode(tmp_path):
+    real = tmp_path / "real.btf"
+    real.write_bytes(b"old")
+    real.chmod(0o640)
+    link = tmp_path / "link.btf"
+    link.symlink_to(real.name)
+    assert _compile_to(link).returncode == 0
+    assert link.is_symlink() and os.readlink(link) == "real.btf"
+    assert real.read_bytes()[:2] == b"\x9f\xeb" and stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.btf", "real.btf"]
+
+
+def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
+    """A write cut short (Ctrl-C in the middle) leaves the old file and no temporary."""
+    from btfmeta import fileio
+
+    out = tmp_path / "out.btf"
+    out.write_bytes(b"before")
+    real_write = os.write
+
+    def interrupted(fd, data):
+        real_write(fd, bytes(data[:3]))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fileio.os, "write", interrupted)
+    for target in (out, tmp_path / "new.btf"):
+        with contextlib.suppress(KeyboardInterrupt):
+            fileio.write_output(target, b"0123456789")
+    assert out.read_bytes() == b"before"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.btf"]
+
+
+def test_ctrl_c_exits_130_with_no_output(tmp_path):
+    """SIGINT during a long compile (an exponential macro chain): exit 130, no file."""
+    lines = ["#define A0 x"] + [f"#define A{i} A{i - 1} A{i - 1}" for i in range(1, 41)]
+    header = tmp_path / "slow.h"
+    header.write_text("\n".join([*lines, "struct s { int A40; };"]) + "\n")
+    out = tmp_path / "out.btf"
+    proc = subprocess.Popen([sys.executable, "-m", "btfmeta", "compile", str(header), "-o", str(out)],
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "btfmeta: interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.h"]
+
+
+# -- kernel names are single path components (item 4) -------------------------------------
+
+@pytest.mark.parametrize("argv", [["--module", "../../../tmp/x"], ["--module", "a/b"], ["--module", ".."],
+                                  ["--module", "x" * 80], ["--nic", "../../../tmp"], ["--nic", "eth0/../lo"],
+                                  ["--nic", "a b"], ["--nic", "x" * 16]])
+def test_kernel_names_cannot_traverse(tmp_path, argv):
+    r = run_cli("relocate", str(SAMPLES / "xdp_mynic.bpf.o"), *argv, "-o", str(tmp_path / "o"))
+    assert r.code == 2 and r.stderr.startswith("btfmeta: error: invalid ") and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+# -- inputs: devices, FIFOs, sizes, includes (items 5, 16) ---------------------------------
+
+def _refused(*argv: str, stdin=subprocess.DEVNULL, env: dict | None = None) -> str:
+    proc = _btfmeta(*argv, env={**(env or {}), "BTFMETA_MAX_INPUT": (env or {}).get("BTFMETA_MAX_INPUT", "")},
+                    timeout=30, stdin=stdin, text=True)
+    assert proc.returncode == 2, (argv, proc.stderr)
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return proc.stderr
+
+
+def test_device_inputs_are_refused_at_once(tmp_path):
+    obj = str(SAMPLES / "xdp_mynic.bpf.o")
+    for argv in (["btf", "dump", "/dev/zero"], ["layout", "/dev/zero"], ["compile", "/dev/zero", "-o", "o"],
+                 ["relocate", "/dev/zero", "--btf", obj, "-o", "o"], ["relocate", obj, "--btf", "/dev/zero", "-o", "o"],
+                 ["check", obj, "--btf", "/dev/zero"], ["diff", "/dev/zero", obj], ["obj", "show", "/dev/zero"],
+                 ["btf", "dump", obj, "--base", "/dev/zero"]):
+        assert "/dev/zero: is a character device" in _refused(*argv), argv
+    assert not Path("o").exists()
+
+
+def test_pipe_inputs_are_read_with_a_bound(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"head -c 5000000 /dev/zero > {fifo}"])
+    err = _refused("btf", "dump", str(fifo), env={"BTFMETA_MAX_INPUT": "1000000"})
+    writer.kill()
+    assert "larger than the input limit (1000000 bytes" in err
+    big = tmp_path / "big.btf"
+    big.write_bytes(b"\x9f\xeb" + bytes(2_000_000))
+    assert "larger than the input limit (2000002 > 1000000 bytes" in _refused(
+        "btf", "dump", str(big), env={"BTFMETA_MAX_INPUT": "1000000"})
+    with open(SAMPLES / "xdp_mynic.bpf.o", "rb") as stdin:
+        r = _btfmeta("btf", "dump", "-", stdin=stdin, timeout=30)
+    assert r.returncode == 0 and r.stdout.startswith(b"[1] ")
+
+
+def test_include_of_a_device_or_directory_says_so(tmp_path):
+    (tmp_path / "dir.h").mkdir()
+    for line, message in (('#include "/dev/zero"', "/dev/zero: is a character device"),
+                          ('#include "dir.h"', "'dir.h' is a directory"),
+                          ("#include <dir.h>", "'dir.h' is a directory")):
+        header = tmp_path / "h.h"
+        header.write_text(line + "\nstruct s { int a; };\n")
+        r = _btfmeta("compile", str(header), "-I", str(tmp_path), "-o", str(tmp_path / "o.btf"), timeout=30, text=True)
+        assert r.returncode == 2 and f"h.h:1:10: error: {message}" in r.stderr, r.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from .errors import CSyntaxError, Pos
@@ -97,6 +98,13 @@ class _Unterminated(Exception):
     pass
 
 
+class Line(str):
+    """A logical line; ``splices`` are the offsets in it where each physical line after
+    the first begins (after backslash-newlines), so tokens keep their physical positions."""
+
+    splices: tuple[int, ...] = ()
+
+
 def logical_lines(src: Source, text: str) -> list[tuple[int, str]]:
     """(first physical line number, text) for each logical line, comments blanked."""
     try:
@@ -118,20 +126,33 @@ def logical_lines(src: Source, text: str) -> list[tuple[int, str]]:
             continue
         if pending:
             pending.append(line)
-            out.append((start, "".join(pending)))
+            out.append((start, _joined(pending)))
             pending = []
         else:
             out.append((i, line))
     if pending:
-        out.append((start, "".join(pending)))
+        out.append((start, _joined(pending)))
     return out
+
+
+def _joined(parts: list[str]) -> Line:
+    line = Line("".join(parts))
+    offsets = []
+    at = 0
+    for part in parts[:-1]:
+        at += len(part)
+        offsets.append(at)
+    line.splices = tuple(offsets)
+    return line
 
 
 def tokenize_line(src: Source, lineno: int, text: str) -> list[Tok]:
     toks: list[Tok] = []
     col = 1
+    splices = getattr(text, "splices", ())
     for space, char, string, ident, punct, num, bad in _TOKEN.findall(text):
         col += len(space)
+        line, c = (lineno, col) if not splices else _physical(lineno, col, splices)
         if ident:
             kind, tok = "id", ident
         elif punct:
@@ -144,10 +165,16 @@ def tokenize_line(src: Source, lineno: int, text: str) -> list[Tok]:
             kind, tok = "str", string
         else:
             what = "missing terminating quote" if bad in "\"'" else f"stray '{bad}' in program"
-            raise CSyntaxError(what, src.pos(lineno, col))
-        toks.append(Tok(kind, tok, lineno, col, src, _EMPTY, bool(space) or not toks))
+            raise CSyntaxError(what, src.pos(line, c))
+        toks.append(Tok(kind, tok, line, c, src, _EMPTY, bool(space) or not toks))
         col += len(tok)
     return toks
+
+
+def _physical(lineno: int, col: int, splices: tuple[int, ...]) -> tuple[int, int]:
+    """The physical (line, column) of logical column ``col`` of a spliced line."""
+    k = bisect.bisect_right(splices, col - 1)
+    return lineno + k, col - (splices[k - 1] if k else 0)
 
 
 _EMPTY: frozenset = frozenset()

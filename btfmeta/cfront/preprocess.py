@@ -18,6 +18,9 @@ from .errors import CSyntaxError
 from .lexer import Source, Tok, logical_lines, tokenize_line
 
 BUILTIN_INCLUDE = Path(__file__).resolve().parent / "include"
+# clang-19 -target bpf's default search list on Debian; btfmeta's own <stdint.h>, <stddef.h>
+# and <stdbool.h> stand where clang's resource directory does
+SYSTEM_INCLUDE = [Path("/usr/local/include"), BUILTIN_INCLUDE, Path("/usr/include")]
 MAX_INCLUDE_DEPTH = 200
 # tokens that macro replacement may produce in one translation unit: real headers use a few
 # thousand (vmlinux.h: none), a #define chain that doubles at each level 2**depth
@@ -57,9 +60,10 @@ class Preprocessor:
     """Turns header files into one token stream for the parser."""
 
     def __init__(self, *, include_dirs: list[str] = (), defines: dict[str, str] | None = None,
-                 big_endian: bool = False,
+                 big_endian: bool = False, system_includes: bool = True,
                  eval_expr: Callable[[list[Tok], Tok], int] | None = None):
         self.include_dirs = [Path(d) for d in include_dirs]
+        self.system_dirs = SYSTEM_INCLUDE if system_includes else [BUILTIN_INCLUDE]
         self.macros: dict[str, Macro] = {}
         self.once: set[Path] = set()
         self.out: list[Tok] = []
@@ -339,13 +343,13 @@ class Preprocessor:
             raise CSyntaxError("#include expects \"FILENAME\" or <FILENAME>", at.pos())
         if toks[0].kind == "str":
             name = toks[0].text[1:-1]
-            dirs = ([current_dir] if current_dir is not None else []) + self.include_dirs + [BUILTIN_INCLUDE]
+            dirs = ([current_dir] if current_dir is not None else []) + self.include_dirs + self.system_dirs
         elif toks[0].text == "<":
             name = "".join((" " if t.space and i else "") + t.text for i, t in enumerate(toks[1:]))
             if not name.endswith(">"):
                 raise CSyntaxError("missing '>' in #include", at.pos())
             name = name[:-1]
-            dirs = [*self.include_dirs, BUILTIN_INCLUDE]
+            dirs = [*self.include_dirs, *self.system_dirs]
         else:
             raise CSyntaxError("#include expects \"FILENAME\" or <FILENAME>", at.pos())
         if os.path.isabs(name):
@@ -358,7 +362,7 @@ class Preprocessor:
             elif cand.exists():
                 return cand  # a device or FIFO too: reading it says what it is
         if found_dir is not None:
-            raise CSyntaxError(f"'{name}' is a directory, not a header", at.pos())
+            raise CSyntaxError(f"'{name}' is a directory, not a header", toks[0].pos())
         return None
 
     def _process(self, src: Source, text: str, current_dir: Path, key: Path | None = None) -> None:
@@ -444,7 +448,7 @@ class Preprocessor:
                 if found is None:
                     shown = "".join(t.text for t in target_toks)
                     raise CSyntaxError(f"{shown} file not found", target_toks[0].pos() if target_toks else d.pos())
-                self.include_file(found, d)
+                self.include_file(found, target_toks[0])
             elif name == "pragma":
                 self._pragma(hash_tok, args, key)
             elif name == "error":
