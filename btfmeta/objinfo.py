@@ -7,8 +7,10 @@ from typing import Any
 
 from .btf import types as T
 from .core.btfutil import get, skip_mods_and_typedefs
+from .core.relocate import check_records
 from .core.spec import ENUMVAL_KINDS, TYPE_KINDS, kind_name
 from .elf.bpfobj import BpfObject
+from .errors import BTFFormatError
 
 MAP_TYPES = ["unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",
              "stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
@@ -20,17 +22,29 @@ MAP_TYPES = ["unspec", "hash", "array", "prog_array", "perf_event_array", "percp
 
 def type_name(btf, tid: int) -> str:
     """A type as C spells it (`struct x *`, `u8[6]`): one spelling for every report."""
-    if tid == 0:
-        return "void"
-    t = btf.type_by_id(tid)
-    if isinstance(t, T.Ptr):
-        return type_name(btf, t.type) + " *"
-    if isinstance(t, T.Array):
-        return f"{type_name(btf, t.type)}[{t.nelems}]"
-    if isinstance(t, (T.Const, T.Volatile, T.Restrict)):
-        return f"{t.kind.name.lower()} {type_name(btf, t.type)}"
-    prefix = {T.Struct: "struct ", T.Union: "union ", T.Enum: "enum ", T.Enum64: "enum ", T.Fwd: "struct "}
-    return prefix.get(type(t), "") + (t.name or "(anon)")
+    ops = []
+    start = tid
+    for _ in range(btf.type_cnt + 1):  # a chain longer than the type count is a loop
+        if tid == 0:
+            text = "void"
+            break
+        t = btf.type_by_id(tid)
+        if not isinstance(t, (T.Ptr, T.Array, T.Const, T.Volatile, T.Restrict)):
+            prefix = {T.Struct: "struct ", T.Union: "union ", T.Enum: "enum ", T.Enum64: "enum ", T.Fwd: "struct "}
+            text = prefix.get(type(t), "") + (t.name or "(anon)")
+            break
+        ops.append(t)
+        tid = t.type
+    else:
+        raise BTFFormatError(f"type [{start}] is part of a reference loop", path=btf.path)
+    for t in reversed(ops):
+        if isinstance(t, T.Ptr):
+            text += " *"
+        elif isinstance(t, T.Array):
+            text = f"{text}[{t.nelems}]"
+        else:
+            text = f"{t.kind.name.lower()} {text}"
+    return text
 
 
 def maps(obj: BpfObject) -> list[dict[str, Any]]:
@@ -101,6 +115,7 @@ def describe(obj: BpfObject) -> dict[str, Any]:
                              "subprogram": cs.name == ".text"})
     relocations = []
     if obj.btf_ext is not None:
+        check_records(obj)
         for block in obj.btf_ext.core_relo:
             section = obj.btf.strings.get(block.sec_name_off) or "?"
             for rec in block.records:

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import pickle
+import re
 import signal
 import stat
 import subprocess
@@ -287,3 +288,99 @@ def test_include_of_a_device_or_directory_says_so(tmp_path):
         header.write_text(line + "\nstruct s { int a; };\n")
         r = _btfmeta("compile", str(header), "-I", str(tmp_path), "-o", str(tmp_path / "o.btf"), timeout=30, text=True)
         assert r.returncode == 2 and f"h.h:1:10: error: {message}" in r.stderr, r.stderr
+
+
+# -- crashes the fuzzer found, as hand-written cases (items 6, 9, 10) ----------------------
+
+def _struct_btf(path: Path, size: int, member_type_kind: str = "int") -> Path:
+    from btfmeta import Spec
+    from btfmeta.btf import types as T
+
+    spec = Spec()
+    spec.add(T.Int(name="int", size=4, encoding=1, nr_bits=32))
+    spec.add(T.Struct(name="s", size=size, members=[T.Member(name="a", type=1, bits_offset=0)]))
+    path.write_bytes(spec.to_bytes())
+    return path
+
+
+@pytest.mark.parametrize("size", [0xFFFFFFFF, 4278190104, 536870920, 0x7FFFFFF])
+def test_c_dump_of_a_huge_size_field(tmp_path, size, bpftool):
+    """Padding follows libbpf's int arithmetic (what bpftool prints, at once); a gap that
+    would print more than 16 MiB of padding is refused with the type's id."""
+    btf = _struct_btf(tmp_path / "s.btf", size)
+    start = time.monotonic()
+    ours = run_cli("btf", "dump", str(btf), "--format", "c")
+    assert time.monotonic() - start < 30
+    theirs = subprocess.run([bpftool, "btf", "dump", "file", str(btf), "format", "c"], capture_output=True,
+                            timeout=60)
+    if ours.code == 0:
+        assert ours.stdout == theirs.stdout
+    else:
+        assert ours.code == 2 and "type [2] has a gap of" in ours.stderr and ours.stderr.count("\n") == 1
+
+
+def test_internal_errors_found_by_fuzzing(tmp_path):
+    from btfmeta import Spec
+    from btfmeta.btf import types as T
+
+    obj = bytearray((SAMPLES / "xdp_mynic.bpf.o").read_bytes())
+    from .fuzz import _sections
+
+    lo, _ = _sections(bytes(obj))[".BTF.ext"]
+    core_off = lo + int.from_bytes(obj[lo + 24:lo + 28], "little") + int.from_bytes(obj[lo + 4:lo + 8], "little")
+    rec = core_off + 4 + 8  # record size word, then the first block's name and count
+    obj[rec + 4:rec + 8] = (0x0FFFFFFF).to_bytes(4, "little")  # the first record's type id
+    bad = tmp_path / "bad.o"
+    bad.write_bytes(bytes(obj))
+    r = run_cli("obj", "show", str(bad))
+    assert r.code == 2 and "type id 268435455 out of range" in r.stderr, r.stderr
+    # an instruction naming r15: check still answers (the walk treats r11-r15 as unknown)
+    text_lo, _ = _sections(bytes(obj))["xdp"]
+    good = bytearray((SAMPLES / "xdp_mynic.bpf.o").read_bytes())
+    good[text_lo + 1] = 0xFF  # dst=r15, src=r15 of the first instruction
+    weird = tmp_path / "r15.o"
+    weird.write_bytes(bytes(good))
+    target = tmp_path / "t.btf"
+    target.write_bytes(Spec.parse(__import__("btfmeta").btf.load.btf_bytes(
+        (SAMPLES / "btf_objects.bpf.o").read_bytes(), "x")).to_bytes())
+    r = run_cli("check", str(weird), "--btf", str(target))
+    assert r.code in (0, 1) and r.stderr == "", r.stderr
+    # the compiler: a 5,000-digit literal, an array BTF cannot size
+    for text, message in (("struct s { int a[" + "9" * 5000 + "]; };", "invalid integer constant"),
+                          ("struct s { char c[0x100000000]; };", "array is too large for BTF"),
+                          ("struct s { char a[0x20000000]; char b[0x20000000]; int c; };", "too large for BTF")):
+        h = tmp_path / "h.h"
+        h.write_text(text)
+        r = run_cli("compile", str(h), "-o", str(tmp_path / "o.btf"))
+        assert r.code == 2 and message in r.stderr and "internal error" not in r.stderr, r.stderr
+    # the C dump: a member whose type has no alignment (libbpf divides by zero there)
+    spec = Spec()
+    spec.add(T.Int(name="int", size=4, encoding=1, nr_bits=32))
+    spec.add(T.FuncProto(return_type=1, params=[]))
+    spec.add(T.Struct(name="s", size=16, members=[T.Member(name="a", type=1, bits_offset=0),
+                                                  T.Member(name="f", type=2, bits_offset=64)]))
+    fp = tmp_path / "fp.btf"
+    fp.write_bytes(spec.to_bytes())
+    r = run_cli("btf", "dump", str(fp), "--format", "c")
+    assert r.code in (0, 2) and "internal error" not in r.stderr, r.stderr
+
+
+def test_member_cycles_name_the_type(tmp_path):
+    from btfmeta import Spec
+    from btfmeta.btf import types as T
+
+    spec = Spec()
+    spec.add(T.Int(name="int", size=4, encoding=1, nr_bits=32))
+    spec.add(T.Struct(name="a", size=8, members=[T.Member(name="x", type=1, bits_offset=0),
+                                                 T.Member(name="b", type=3, bits_offset=32)]))
+    spec.add(T.Struct(name="b", size=8, members=[T.Member(name="y", type=1, bits_offset=0),
+                                                 T.Member(name="a", type=2, bits_offset=32)]))
+    spec.add(T.Ptr(type=5))
+    spec.add(T.Ptr(type=4))  # a pointer loop, for the type speller
+    path = tmp_path / "cyc.btf"
+    path.write_bytes(spec.to_bytes())
+    for argv in (["layout", str(path)], ["layout", str(path), "--format", "json"], ["diff", str(path), str(path)],
+                 ["btf", "dump", str(path), "--format", "c"]):
+        r = run_cli(*argv)
+        assert r.code == 2 and r.stderr.count("\n") == 1, (argv, r.stderr)
+        assert re.search(r"\[\d+\]", r.stderr) and "nests too deeply" not in r.stderr, (argv, r.stderr)

@@ -46,6 +46,9 @@ def parse_int_literal(text: str) -> CInt | None:
     digits, suffix = m.group(1).replace("'", ""), m.group(2).lower()
     if suffix not in ("", "u", "l", "ul", "lu", "ll", "ull", "llu"):
         return None
+    base = 2 if digits[:2].lower() == "0x" or digits[:2].lower() == "0b" else 0
+    if len(digits[base:].lstrip("0")) > 64:  # too large for any type, whatever the base (and
+        return None  # more digits than int() converts)
     if digits[:2].lower() == "0x":
         value, decimal = int(digits, 16), False
     elif digits[:2].lower() == "0b":

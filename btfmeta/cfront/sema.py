@@ -27,6 +27,8 @@ from .consteval import (
 from .errors import CSyntaxError, Where
 from .lexer import Tok
 
+BTF_MAX_SIZE = 0xFFFFFFFF  # a type's size, an array's length, a member's bit offset: 32-bit fields
+
 # -- values passed between callbacks ---------------------------------------------------
 
 
@@ -509,6 +511,9 @@ class Sema:
         self._check_fields(rec, fields)
         rec.fields = fields
         rec.layout()
+        if rec.size > BTF_MAX_SIZE or any(f.offset > BTF_MAX_SIZE for f in fields):
+            raise CSyntaxError(f"'{rec.kind_name} {rec.name or '(anonymous)'}' is too large for BTF ({rec.size} "
+                               f"bytes; sizes and bit offsets are 32-bit)", pos)
         if rec.name:
             self.entities.append(Entity("type", rec.name, rec))
         return rec
@@ -685,6 +690,8 @@ class Sema:
             raise CSyntaxError("array size is not an integer constant expression", pos)
         if count.value < 0:
             raise CSyntaxError("array has a negative size", pos)
+        if count.value > BTF_MAX_SIZE:
+            raise CSyntaxError(f"array is too large for BTF ({count.value} elements; at most {BTF_MAX_SIZE})", pos)
         return ArrayOp(count.value, pos)
 
     def array_size(self, children):
@@ -758,6 +765,9 @@ class Sema:
                 if not t.complete:
                     raise CSyntaxError("array has incomplete element type", op.pos or decl.pos)
                 t = C.Array(t, op.count)
+                if t.size > BTF_MAX_SIZE:
+                    raise CSyntaxError(f"array is too large for BTF ({t.size} bytes; at most {BTF_MAX_SIZE})",
+                                       op.pos or decl.pos)
             else:
                 if isinstance(t, (C.Array, C.Function)):
                     raise CSyntaxError("function cannot return an array or function type", decl.pos)
@@ -816,7 +826,8 @@ class Sema:
         tok = children[0]
         v = parse_int_literal(tok.text)
         if v is None:
-            raise CSyntaxError(f"invalid integer constant '{tok}'", tok)
+            text = tok.text if len(tok.text) <= 40 else f"{tok.text[:24]}...({len(tok.text)} characters)"
+            raise CSyntaxError(f"invalid integer constant '{text}' (malformed, or too large for any type)", tok)
         return v
 
     def char_const(self, children):

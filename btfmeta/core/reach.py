@@ -20,6 +20,7 @@ from ..elf.insn import (
 )
 
 U64 = 0xFFFFFFFFFFFFFFFF
+_INVALID = [None] * 5  # r11-r15
 _ALU = {0x00: lambda a, b: a + b, 0x10: lambda a, b: a - b, 0x20: lambda a, b: a * b, 0x40: lambda a, b: a | b,
         0x50: lambda a, b: a & b, 0x60: lambda a, b: a << (b & 63), 0x70: lambda a, b: a >> (b & 63),
         0xA0: lambda a, b: a ^ b}
@@ -40,7 +41,9 @@ def reachable(insns: list[Insn]) -> tuple[set[int], set[int]]:
     n = len(insns)
     states: dict[int, tuple] = {}
     calls: set[int] = set()
-    work = [(0, (None,) * 11)]
+    # 16 slots: an instruction's 4-bit register fields can name r11-r15, which the
+    # verifier refuses; they are never known here
+    work = [(0, (None,) * 16)]
     while work:
         pc, regs = work.pop()
         if not 0 <= pc < n:
@@ -58,17 +61,19 @@ def reachable(insns: list[Insn]) -> tuple[set[int], set[int]]:
         if insn.code == LD_IMM64:
             if pc + 1 < n:
                 r[insn.dst] = imm64(insn, insns[pc + 1]) if insn.src == 0 else None
+            r[11:] = _INVALID
             work.append((pc + 2, tuple(r)))
             continue
         if cls in (CLASS_ALU, CLASS_ALU64):
             bits = 64 if cls == CLASS_ALU64 else 32
-            src = (insn.imm & U64) if not insn.source_x else r[insn.src] if insn.src < 11 else None
+            src = (insn.imm & U64) if not insn.source_x else r[insn.src]
             if op == 0xB0:  # mov
                 r[insn.dst] = None if src is None else src & ((1 << bits) - 1)
             elif op in _ALU and r[insn.dst] is not None and src is not None:
                 r[insn.dst] = _ALU[op](r[insn.dst], src) & ((1 << bits) - 1)
             else:
                 r[insn.dst] = None
+            r[11:] = _INVALID
             work.append((pc + 1, tuple(r)))
             continue
         if cls in (CLASS_JMP, CLASS_JMP32):

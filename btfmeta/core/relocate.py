@@ -95,7 +95,7 @@ def relocate(obj: BpfObject, target: Spec) -> Outcome:
     if ext is None or not ext.core_relo:
         return Outcome(log.lines, report)
     local = obj.btf
-    _check_records(obj)
+    check_records(obj)
     cache: dict[int, list[Candidate]] = {}
     for block in ext.core_relo:
         sec_name = local.strings.get(block.sec_name_off)
@@ -137,7 +137,7 @@ def relocate(obj: BpfObject, target: Spec) -> Outcome:
     return Outcome(log.lines, report)
 
 
-def _check_records(obj: BpfObject) -> None:
+def check_records(obj: BpfObject) -> None:
     """Malformed CO-RE records are bad input (exit 2), not a relocation that libbpf refuses."""
     local = obj.btf
     for block in obj.btf_ext.core_relo:

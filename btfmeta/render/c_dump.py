@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 
 from ..btf import types as T
+from ..btf.codec import s32
 from ..btf.kinds import Kind
 from ..btf.names import c_identifier
 from ..btf.spec import Spec
@@ -25,6 +26,12 @@ HEADER = ("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n#ifndef BPF_NO_PRESER
           "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n")
 FOOTER = ("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n"
           "#endif /* __VMLINUX_H__ */\n")
+
+
+# the longest run of padding printed for one gap: 16 MiB of struct; libbpf's int arithmetic
+# allows 256 MiB, which only a damaged size field asks for
+MAX_PADDING_BITS = 1 << 27
+_IN_PROGRESS = -(1 << 40)  # an alignment being computed: meeting it again is a cycle
 
 
 def _pfx(lvl: int) -> str:
@@ -93,7 +100,11 @@ class CDumper:
     def align_of(self, tid: int) -> int:
         a = self._align.get(tid)
         if a is None:
+            self._align[tid] = _IN_PROGRESS
             a = self._align[tid] = self._compute_align(tid)
+        elif a is _IN_PROGRESS:
+            raise BTFFormatError(f"type [{tid}] contains itself (a cycle through members or arrays)",
+                                 path=self.btf.path)
         return a
 
     def _compute_align(self, tid: int) -> int:
@@ -283,23 +294,23 @@ class CDumper:
         out = [f"{'struct' if is_struct else 'union'}{' ' if t.name else ''}{self.type_name(tid)} {{"]
         off = 0
         prev_bitfield = False
-        for m in t.members:
+        for m in t.members:  # offsets in C int arithmetic, as libbpf computes them (it wraps)
             m_sz = m.bitfield_size
-            m_off = m.bits_offset
+            m_off = s32(m.bits_offset)
             m_align = 1 if packed else self.align_of(m.type)
-            out.append(self.bit_padding(off, m_off, m_align, prev_bitfield and m_sz != 0, lvl + 1))
+            out.append(self.bit_padding(off, m_off, m_align, prev_bitfield and m_sz != 0, lvl + 1, tid))
             name = c_identifier(m.name, tid, self.btf.path, "member name")
             out.append(f"\n{_pfx(lvl + 1)}" + self.type_decl(m.type, name, lvl + 1))
             if m_sz:
                 out.append(f": {m_sz}")
-                off = m_off + m_sz
+                off = s32(m_off + m_sz)
                 prev_bitfield = True
             else:
-                off = m_off + field_size(self.btf, m.type) * 8
+                off = s32(m_off + s32(field_size(self.btf, m.type)) * 8)
                 prev_bitfield = False
             out.append(";")
         if is_struct:
-            out.append(self.bit_padding(off, t.size * 8, align, False, lvl + 1))
+            out.append(self.bit_padding(off, s32(t.size * 8), align, False, lvl + 1, tid))
         if t.members or t.size:
             out.append(f"\n{_pfx(lvl)}}}")
         else:
@@ -308,11 +319,14 @@ class CDumper:
             out.append(" __attribute__((packed))")
         return "".join(out)
 
-    @staticmethod
-    def bit_padding(cur: int, nxt: int, next_align: int, in_bitfield: bool, lvl: int) -> str:
+    def bit_padding(self, cur: int, nxt: int, next_align: int, in_bitfield: bool, lvl: int, tid: int) -> str:
         """btf_dump_emit_bit_padding: explicit `<type>: N;` fillers where alignment will not do."""
         if cur >= nxt:
             return ""
+        if nxt - cur > MAX_PADDING_BITS:
+            raise BTFFormatError(f"type [{tid}] has a gap of {(nxt - cur) // 8} bytes between members; refusing to "
+                                 f"print more than {MAX_PADDING_BITS // 8} bytes of padding (a damaged size or "
+                                 "offset?)", path=self.btf.path)
         out = []
         pads = (("long", 64), ("int", 32), ("short", 16), ("char", 8))
         pad_type, pad_bits = pads[-1]
@@ -323,21 +337,20 @@ class CDumper:
             if new_off <= nxt:
                 break
         if cur < new_off <= nxt:
+            if not in_bitfield and new_off == nxt and next_align <= 0:
+                raise BTFFormatError(f"type [{tid}] has a member of a type with no alignment (libbpf would divide "
+                                     "by zero here)", path=self.btf.path)
             if in_bitfield or (new_off == nxt and -(-cur // (next_align * 8)) * next_align * 8 != new_off) or \
                     (new_off != nxt and nxt - new_off <= new_off - cur):
                 out.append(f"\n{_pfx(lvl)}{pad_type}: {new_off - cur if in_bitfield else 0};")
             cur = new_off
-        while cur != nxt:
-            bits = min(nxt - cur, pad_bits)
-            if bits == pad_bits:
-                out.append(f"\n{_pfx(lvl)}{pad_type}: {pad_bits};")
-                cur += bits
-                continue
-            for name, size in reversed(pads):
-                if size >= bits:
-                    out.append(f"\n{_pfx(lvl)}{name}: {bits};")
-                    cur += bits
-                    break
+        full = (nxt - cur) // pad_bits
+        out.append(f"\n{_pfx(lvl)}{pad_type}: {pad_bits};" * full)
+        cur += full * pad_bits
+        if cur != nxt:
+            bits = nxt - cur
+            name = next(name for name, size in reversed(pads) if size >= bits)
+            out.append(f"\n{_pfx(lvl)}{name}: {bits};")
         return "".join(out)
 
     # -- declarators (btf_dump_emit_type_decl / _chain) -------------------------------------------

@@ -10,6 +10,7 @@ from ..btf import types as T
 from ..btf.kinds import Kind
 from ..btf.spec import Spec
 from ..core.btfutil import MODS_AND_TYPEDEF, field_size, follow, skip_mods_and_typedefs
+from ..errors import BTFFormatError
 from ..layout import gaps, walk
 
 TYPE_WIDTH, LINE_WIDTH = 26, 48
@@ -76,15 +77,18 @@ def _bitfield_comment(bit: int, unit: int) -> str:
     return f"/* {start:5}:{bit - start * 8:2}{unit:3} */"
 
 
-def natural_alignment(btf: Spec, tid: int) -> int:
+def natural_alignment(btf: Spec, tid: int, _outer: frozenset[int] = frozenset()) -> int:
     """pahole's tag__natural_alignment."""
-    _, t = follow(btf, tid, (*MODS_AND_TYPEDEF, Kind.ARRAY))
+    rid, t = follow(btf, tid, (*MODS_AND_TYPEDEF, Kind.ARRAY))
     if t is None:
         return 1
     if t.kind == Kind.PTR:
         return 8
     if t.kind in (Kind.STRUCT, Kind.UNION):
-        return max((natural_alignment(btf, m.type) for m in t.members), default=1)
+        if rid in _outer:
+            raise BTFFormatError(f"type [{rid}] contains itself (a cycle through members or arrays)", path=btf.path)
+        inner = _outer | {rid}
+        return max((natural_alignment(btf, m.type, inner) for m in t.members), default=1)
     return max(getattr(t, "size", 1), 1)
 
 
