@@ -54,7 +54,8 @@ class _FieldOut:
     validate: bool = True
 
 
-def _field_value(spec: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int, log) -> _FieldOut:
+def _field_value(spec: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int, log,
+                 big_endian: bool = False) -> _FieldOut:
     out = _FieldOut()
     if relo_kind == FIELD_EXISTS:
         out.value = 1 if spec is not None else 0
@@ -113,7 +114,12 @@ def _field_value(spec: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int
             out.value = int(kind(mt) == Kind.INT and bool(mt.encoding & INT_SIGNED))
         out.validate = True
     elif relo_kind == LSHIFT_U64:
-        out.value = (64 - (bit_off + bit_sz - byte_off * 8)) & U32  # libbpf runs little-endian here
+        # libbpf picks the formula by the byte order it runs on, the program's own; offline
+        # that is the object's (BPF_CORE_READ_BITFIELD loads into the u64's low-order bytes)
+        if big_endian:
+            out.value = ((8 - byte_sz) * 8 + (bit_off - byte_off * 8)) & U32
+        else:
+            out.value = (64 - (bit_off + bit_sz - byte_off * 8)) & U32
     elif relo_kind == RSHIFT_U64:
         out.value = (64 - bit_sz) & U32
         out.validate = True
@@ -151,10 +157,11 @@ def _enum_value(spec: CoreSpec | None, relo_kind: int) -> int:
 def calc_relo(local: CoreSpec, targ: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int, log) -> RelocResult:
     res = RelocResult()
     if relo_kind in FIELD_KINDS:
-        lo = _field_value(local, relo_kind, prog, insn_idx, log)
+        big_endian = local.btf.byteorder == "big"  # the object's order: where the program runs
+        lo = _field_value(local, relo_kind, prog, insn_idx, log, big_endian)
         res.orig_val, res.orig_sz, res.orig_type_id, res.validate = lo.value, lo.mem_size, lo.mem_type, lo.validate
         try:
-            to = _field_value(targ, relo_kind, prog, insn_idx, log)
+            to = _field_value(targ, relo_kind, prog, insn_idx, log, big_endian)
             res.new_val, res.new_sz, res.new_type_id = to.value, to.mem_size, to.mem_type
         except _Poison:
             res.poison = True
