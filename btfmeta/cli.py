@@ -64,7 +64,7 @@ def btf_dump(file: str, base: str | None, fmt: str, selector: str | None) -> Non
         dump_c(spec, ids, parts.append)
         _out("".join(parts))
     elif fmt == "json":
-        _out(json.dumps(bpftool.json_dump(spec, ids), ensure_ascii=False) + "\n")
+        _out(json.dumps(bpftool.json_dump(spec, ids), ensure_ascii=False, separators=(",", ":")) + "\n")
     else:
         _out("".join(bpftool.raw_dump(spec, ids)))
 
