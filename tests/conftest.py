@@ -14,8 +14,10 @@ import pytest
 
 from btfmeta.cli import main
 
+from . import kernel_btf
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED_BTF = REPO.parent / "shared" / "btf" / "debian-6.1.0-56"
+SHARED_BTF = kernel_btf.location()  # ../shared/btf/debian-6.1.0-56, or the cache tests/kernel_btf.py fills
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # .ci/run sets this: there a missing tool or file is a failure, not a skip.
@@ -37,7 +39,8 @@ def tool(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def shared_btf() -> Path:
-    need((SHARED_BTF / "vmlinux.btf").is_file(), f"real kernel BTF not found at {SHARED_BTF}")
+    need((SHARED_BTF / "vmlinux.btf").is_file(),
+         f"real kernel BTF not found in {kernel_btf.SHARED} nor {SHARED_BTF} (python -m tests.kernel_btf fetches it)")
     return SHARED_BTF
 
 
