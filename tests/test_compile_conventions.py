@@ -87,3 +87,4 @@ def test_header_from_standard_input(tmp_path):
     bad = subprocess.run(["python3", "-m", "btfmeta", "compile", "-", "-o", "-"], input=b"struct s { int a:99; };",
                          capture_output=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith(b"<stdin>:1:16: error:") and bad.stdout == b""
+

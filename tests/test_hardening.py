@@ -384,3 +384,34 @@ def test_member_cycles_name_the_type(tmp_path):
         r = run_cli(*argv)
         assert r.code == 2 and r.stderr.count("\n") == 1, (argv, r.stderr)
         assert re.search(r"\[\d+\]", r.stderr) and "nests too deeply" not in r.stderr, (argv, r.stderr)
+
+
+# -- the preprocessor's bounds (item 7) -----------------------------------------------------
+
+def _bounded_compile(tmp_path: Path, text: str, timeout: int) -> subprocess.CompletedProcess:
+    """compile in a process limited to 1 GiB of address space, within ``timeout`` seconds."""
+    import resource
+
+    header = tmp_path / "h.h"
+    header.write_text(text)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    return subprocess.run([sys.executable, "-m", "btfmeta", "compile", str(header), "-o", str(tmp_path / "o.btf")],
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=limit)
+
+
+def test_exponential_macro_chain_hits_a_limit_with_a_position(tmp_path):
+    lines = ["#define A0 x"] + [f"#define A{i} A{i - 1} A{i - 1}" for i in range(1, 41)]
+    r = _bounded_compile(tmp_path, "\n".join([*lines, "struct s { int A40; };"]) + "\n", timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert re.match(r".*h\.h:42:16: error: macro expansion of 'A\d+' makes more than 1,000,000 tokens", r.stderr)
+    assert not (tmp_path / "o.btf").exists()
+
+
+def test_deeply_nested_conditionals_take_linear_time(tmp_path):
+    """20,000 nested #if 1 took 34 s (quadratic); clang takes 0.1 s."""
+    depth = 20_000
+    r = _bounded_compile(tmp_path, "#if 1\n" * depth + "struct s { int a; };\n" + "#endif\n" * depth, timeout=30)
+    assert r.returncode == 0, r.stderr
