@@ -94,7 +94,7 @@ def btf_copy(file: str, output: str, base: str | None, endian: str | None) -> No
 def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include_dirs: tuple[str, ...],
                 defines: tuple[str, ...], target: str, nostdinc: bool) -> None:
     """Compile C HEADERS (one translation unit) to BTF, as clang-19 -g -target bpf would."""
-    from .compile import compile_headers
+    from .cfront.compile import compile_headers
 
     base_spec = load_spec(base) if base else None
     macros = dict(([*d.split("=", 1), "1"])[:2] for d in defines)
@@ -146,12 +146,12 @@ def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None
     write_output(output, result.data)
 
 
+def _json(doc: dict) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
 def _write_report(dest: str, doc: dict) -> None:
-    text = json.dumps(doc, indent=2) + "\n"
-    if dest == "-":
-        _out(text)
-    else:
-        write_output(dest, text.encode())
+    write_output(dest, _json(doc).encode())
 
 
 @cli.command("check")
@@ -162,21 +162,13 @@ def _write_report(dest: str, doc: dict) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) -> None:
     """Will OBJ run on each target layout? Exit 1 if any program would be refused on any."""
-    from .check import check, refused
-    from .check import to_json as check_json
-    from .render.templates import render
+    from .commands import check
 
     base_spec = load_spec(base) if base else None
     targets = [(t, load_spec(t, base=base_spec)) for t in btfs]
-    results = check(read_bytes(obj_path), targets, path=obj_path)
-    if fmt == "json":
-        _out(json.dumps(check_json(results, obj_path), indent=2) + "\n")
-    else:
-        programs = list(results[0].programs) if results else []
-        text = render("check.txt.j2", results=results, programs=programs,
-                      width=max([len(p) for p in programs] + [7]), col=max([len(r.target) for r in results] + [8]))
-        _out("\n".join(line.rstrip() for line in text.split("\n")))
-    if refused(results):
+    results = check.check(read_bytes(obj_path), targets, path=obj_path)
+    _out(_json(check.to_json(results, obj_path)) if fmt == "json" else check.text(results))
+    if check.refused(results):
         raise click.exceptions.Exit(1)
 
 
@@ -188,15 +180,10 @@ def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) 
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: str) -> None:
     """What changed from layout OLD to NEW (all named types, or TYPE...); exit 1 if anything did."""
-    from .diff import diff as layout_diff
-    from .diff import to_json as diff_json
-    from .render.templates import render
+    from .commands import diff
 
-    diffs = layout_diff(load_with_base(old, base), load_with_base(new, base), list(types) or None)
-    if fmt == "json":
-        _out(json.dumps(diff_json(diffs, old, new), indent=2) + "\n")
-    else:
-        _out(render("diff.txt.j2", diffs=diffs))
+    diffs = diff.diff(load_with_base(old, base), load_with_base(new, base), list(types) or None)
+    _out(_json(diff.to_json(diffs, old, new)) if fmt == "json" else diff.text(diffs))
     if diffs:
         raise click.exceptions.Exit(1)
 
@@ -210,15 +197,14 @@ def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: 
 def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, cacheline: int) -> None:
     """Layouts of FILE's structs and unions (all, or TYPE...: NAME, 'struct NAME'): text as
     `pahole -F btf -C TYPE` prints it, or JSON (schema version 1)."""
-    from .layout import layout, select
-    from .render.pahole import Pahole
+    from .commands import layout
 
     spec = load_with_base(file, base)
+    names = list(types) or None
     if fmt == "json":
-        _out(json.dumps(layout(spec, list(types) or None, cacheline=cacheline), indent=2) + "\n")
-        return
-    view = Pahole(spec, cacheline)
-    _out("".join(view.render(tid) for tid in select(spec, list(types) or None)))
+        _out(_json(layout.layout(spec, names, cacheline=cacheline)))
+    else:
+        _out(layout.text(spec, names, cacheline=cacheline))
 
 
 @cli.command("resolve")
@@ -229,15 +215,10 @@ def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, ca
 def resolve_cmd(accesses: tuple[str, ...], btf: str, base: str | None, fmt: str) -> None:
     """Resolve ACCESS paths (mynic_metadata.rx.ipv4.saddr, xdp_rx_meta.hash, a.b[2]) to offsets
     and sizes: JSON, C #defines with _Static_asserts, or a Python module."""
-    from .render.templates import render
-    from .resolve import macro_name, resolve
+    from .commands import resolve
 
-    fields = resolve(load_with_base(btf, base), list(accesses))
-    if fmt == "json":
-        _out(json.dumps({"version": 1, "target": btf, "fields": [f.as_dict() for f in fields]}, indent=2) + "\n")
-        return
-    ctx = [dict(vars(f), macro=macro_name(f.access)) for f in fields]
-    _out(render("resolve.c.j2" if fmt == "c" else "resolve.py.j2", target=btf, fields=ctx))
+    fields = resolve.resolve(load_with_base(btf, base), list(accesses))
+    _out(_json(resolve.to_json(fields, btf)) if fmt == "json" else resolve.source(fields, btf, fmt))
 
 
 @cli.group()
@@ -250,15 +231,11 @@ def obj() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def obj_show(path: str, fmt: str) -> None:
     """List OBJ's programs, BTF-defined maps and CO-RE relocations (llvm-objdump's notation)."""
+    from .commands import objinfo
     from .elf.bpfobj import BpfObject
-    from .objinfo import describe
-    from .render.templates import render
 
-    info = describe(BpfObject.parse(read_bytes(path), path=path))
-    if fmt == "json":
-        _out(json.dumps(info, indent=2) + "\n")
-    else:
-        _out(render("obj_show.txt.j2", **info))
+    info = objinfo.describe(BpfObject.parse(read_bytes(path), path=path))
+    _out(_json(info) if fmt == "json" else objinfo.text(info))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -149,7 +149,7 @@ def _cases(reader: str, work: Path):
                                  ["layout", "{in}", *b], ["diff", str(base), "{in}"],
                                  ["resolve", "mynic_metadata.rx.ipv4.saddr", "--btf", "{in}", *b]]
     commands = [["obj", "show", "{in}"], ["relocate", "{in}", "--btf", str(target), "-o", "{out}"],
-                ["check", "{in}", "--btf", str(target)]]
+                ["check", "{in}", "--btf", str(target)], ["btf", "dump", "{in}"]]
     if reader == "elf":
         return obj, (0, None), commands
     if reader == "btfext":

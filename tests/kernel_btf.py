@@ -37,9 +37,9 @@ def location() -> Path:
 
 
 def _section(elf: bytes, name: str) -> bytes:
-    from btfmeta.elf import read_section
+    from btfmeta.btf.elfsection import section
 
-    data = read_section(elf, ".BTF", path=name)
+    data = section(elf, ".BTF", path=name)
     if data is None:
         raise SystemExit(f"{name}: no .BTF section")
     return data

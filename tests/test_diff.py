@@ -10,8 +10,9 @@ import pytest
 
 from btfmeta import load_spec
 from btfmeta.btf import types as T
+from btfmeta.commands.diff import _fields
 from btfmeta.compile import compile_source
-from btfmeta.diff import BREAKS, COMPATIBLE, RELOCATION, _fields, diff
+from btfmeta.diff import BREAKS, COMPATIBLE, RELOCATION, diff
 
 from .conftest import REPO, run_cli
 

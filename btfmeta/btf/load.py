@@ -6,6 +6,7 @@ import os
 
 from ..errors import BTFFormatError
 from ..fileio import read_bytes
+from .elfsection import ELF_MAGIC, section
 from .kernel import SYSFS_BTF, default_base
 from .spec import Spec
 
@@ -19,13 +20,11 @@ def btf_bytes(data: bytes, path: str) -> bytes:
         raise BTFFormatError("empty file", path=path)
     if data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
         return data
-    if data[:4] == b"\x7fELF":
-        from ..elf import read_section  # pyelftools is only needed for ELF input
-
-        section = read_section(data, ".BTF", path=path)
-        if section is None:
+    if data[:4] == ELF_MAGIC:
+        found = section(data, ".BTF", path=path)
+        if found is None:
             raise BTFFormatError("ELF file has no .BTF section", path=path)
-        return section
+        return found
     raise BTFFormatError("neither raw BTF (magic 0xeb9f) nor an ELF file", path=path, offset=0)
 
 

@@ -42,6 +42,7 @@ class Spec:
         self._extra_header = b""  # header bytes past the classic 24 (layout fields, ...)
         self._layout = b""
         self._keep_strings = False
+        self._memo: dict[str, dict] = {}
         self.path: str | None = None
 
     # -- reading -------------------------------------------------------------------
@@ -302,11 +303,17 @@ class Spec:
             stack.extend(r for r in T.referenced_ids(t) if r and r not in seen)
         return sorted(seen)
 
+    def memo(self, name: str) -> dict:
+        """A table of answers about this BTF that a query keeps (``btf.query``); emptied
+        whenever a type is added or replaced."""
+        return self._memo.setdefault(name, {})
+
     # -- building --------------------------------------------------------------------
 
     def add(self, t: T.Type) -> int:
         """Append a type and return its id (references are not checked until written)."""
         self._types.append(t)
+        self._memo.clear()
         return self.type_cnt - 1
 
     def replace(self, tid: int, t: T.Type) -> None:
@@ -314,6 +321,7 @@ class Spec:
             raise TypeLookupError(f"type id {tid} is not an own type")
         self.type_by_id(tid)
         self._types[tid - self.start_id] = t
+        self._memo.clear()
 
     # -- writing ---------------------------------------------------------------------
 

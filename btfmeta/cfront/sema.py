@@ -80,7 +80,7 @@ class AttrWord(str):
 
 
 @dataclass(slots=True)
-class Spec:
+class SpecifierItem:
     """One declaration-specifier item: ('basic', word) etc."""
 
     what: str
@@ -89,7 +89,7 @@ class Spec:
 
 
 @dataclass(slots=True)
-class DeclSpecs:
+class DeclSpecifiers:
     base: C.CType
     storage: set[str]
     attrs: list[Attr]
@@ -294,7 +294,7 @@ class Sema:
     # -- declarations ------------------------------------------------------------------
 
     def declaration(self, children):
-        specs: DeclSpecs = children[0]
+        specs: DeclSpecifiers = children[0]
         items = children[1] if len(children) > 1 else []
         if not items and isinstance(specs.base, (C.Record, C.Enum)) and specs.base.name:
             self.entities.append(Entity("type", specs.base.name, specs.base))  # forward declaration
@@ -321,7 +321,7 @@ class Sema:
         return True
 
     def function_definition(self, children):
-        specs: DeclSpecs = children[0]
+        specs: DeclSpecifiers = children[0]
         d: Declarator = children[1]
         self._declare(specs, d, d.attrs, None, defined=True)
         return None
@@ -330,7 +330,7 @@ class Sema:
         return None
 
     def typedef_declaration(self, children):
-        specs = next(c for c in children if isinstance(c, DeclSpecs))
+        specs = next(c for c in children if isinstance(c, DeclSpecifiers))
         items = children[-1]
         for d in items:
             t, align, tags = self._apply(specs, d, d.attrs)
@@ -370,7 +370,7 @@ class Sema:
     def member_static_assert(self, children):
         return None  # a member `_Static_assert`: checked when its own rule was reduced
 
-    def _declare(self, specs: DeclSpecs, decl: Declarator, attrs: list[Attr], init, *, defined=False) -> None:
+    def _declare(self, specs: DeclSpecifiers, decl: Declarator, attrs: list[Attr], init, *, defined=False) -> None:
         t, _align, tags = self._apply(specs, decl, attrs)
         if decl.name is None:
             return
@@ -386,30 +386,30 @@ class Sema:
     # -- declaration specifiers ---------------------------------------------------------------
 
     def storage_class(self, children):
-        return Spec("storage", children[0].text, children[0])
+        return SpecifierItem("storage", children[0].text, children[0])
 
     def function_specifier(self, children):
-        return Spec("funcspec", children[0].text, children[0])
+        return SpecifierItem("funcspec", children[0].text, children[0])
 
     def type_qualifier(self, children):
-        return Spec("qual", _QUALIFIERS[children[0].text], children[0])
+        return SpecifierItem("qual", _QUALIFIERS[children[0].text], children[0])
 
     def alignas(self, children):
         v = children[0]
         n = v.align if isinstance(v, C.CType) else v.value
-        return Spec("align", n, None)
+        return SpecifierItem("align", n, None)
 
     def basic_type(self, children):
-        return Spec("basic", children[0].text, children[0])
+        return SpecifierItem("basic", children[0].text, children[0])
 
     def typedef_name(self, children):
         tok = children[0]
         td = self.typedefs.get(tok.text)
         if td is None:
             raise CSyntaxError(f"unknown type name '{tok}'", tok)
-        return Spec("type", td, tok)
+        return SpecifierItem("type", td, tok)
 
-    def decl_specs(self, items) -> DeclSpecs:
+    def decl_specs(self, items) -> DeclSpecifiers:
         words: list[str] = []
         quals: set[str] = set()
         storage: set[str] = set()
@@ -418,7 +418,7 @@ class Sema:
         align = 0
         pos = None
         for it in items:
-            if type(it) is Spec:
+            if type(it) is SpecifierItem:
                 if pos is None:
                     pos = it.pos
                 if it.what == "basic":
@@ -450,7 +450,7 @@ class Sema:
         for a in attrs:  # clang puts type tags outside the qualifiers: PTR -> TYPE_TAG -> CONST -> T
             if a.name == "btf_type_tag":
                 base = C.TypeTagged(base, self._string_arg(a))
-        return DeclSpecs(base, storage, attrs, align, pos)
+        return DeclSpecifiers(base, storage, attrs, align, pos)
 
     spec_qual_list = decl_specs
 
@@ -518,7 +518,7 @@ class Sema:
             self.entities.append(Entity("type", rec.name, rec))
         return rec
 
-    def _fields(self, rec: C.Record, specs: DeclSpecs, items: list[Declarator]) -> list[C.Field]:
+    def _fields(self, rec: C.Record, specs: DeclSpecifiers, items: list[Declarator]) -> list[C.Field]:
         if not items:
             base = specs.base
             inner = base.base if isinstance(base, C.Qualified) else base
@@ -665,7 +665,7 @@ class Sema:
         quals: set[str] = set()
         attrs: list[Attr] = []
         for c in children[1:]:
-            if isinstance(c, Spec):
+            if isinstance(c, SpecifierItem):
                 quals.add(c.value)
             elif isinstance(c, list):
                 attrs.extend(c)
@@ -711,19 +711,19 @@ class Sema:
         return (params, variadic)
 
     def param_named(self, children):
-        specs: DeclSpecs = children[0]
+        specs: DeclSpecifiers = children[0]
         d: Declarator = children[1]
         t, _, _ = self._apply(specs, d, [])
         return (d.name or "", _adjust_param(t), d.attrs + specs.attrs)
 
     def param_abstract(self, children):
-        specs: DeclSpecs = children[0]
+        specs: DeclSpecifiers = children[0]
         d = children[1] if len(children) > 1 else Declarator(None, None)
         t, _, _ = self._apply(specs, d, [])
         return ("", _adjust_param(t) if not isinstance(t, C.Void) else t, list(specs.attrs))
 
     def type_name(self, children):
-        specs: DeclSpecs = children[0]
+        specs: DeclSpecifiers = children[0]
         d = children[1] if len(children) > 1 else Declarator(None, None)
         t, _, _ = self._apply(specs, d, [])
         return t
@@ -749,7 +749,7 @@ class Sema:
         params, variadic = rest[0] if rest else ([], False)
         return Declarator(None, None, [FuncOp(params, variadic), *d.ops])
 
-    def _apply(self, specs: DeclSpecs, decl: Declarator, attrs: list[Attr]) -> tuple[C.CType, int, list[str]]:
+    def _apply(self, specs: DeclSpecifiers, decl: Declarator, attrs: list[Attr]) -> tuple[C.CType, int, list[str]]:
         """Build the declared type; returns it with its aligned() value and decl tags."""
         t = specs.base
         for op in decl.ops:

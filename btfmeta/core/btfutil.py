@@ -1,18 +1,29 @@
-"""BTF helpers with libbpf's exact semantics (btf.h / relo_core.c) for CO-RE."""
+"""The BTF queries CO-RE uses, with libbpf's error returns: an invalid type id or a type
+BTF cannot size is a ``CoreError`` carrying libbpf's negative errno (relo_core.c)."""
 
 from __future__ import annotations
 
 import errno
-from collections.abc import Collection
 
+from ..btf import query
 from ..btf import types as T
 from ..btf.kinds import Kind
+from ..btf.query import (
+    KIND_STR,
+    MODS_AND_TYPEDEF,
+    essential,
+    essential_index,
+    essential_len,
+    follow,
+    kind_str,
+    skip_mods_and_typedefs,
+)
 from ..btf.spec import Spec
-from ..errors import BTFFormatError, TypeLookupError
+from ..errors import TypeLookupError
 
-KIND_STR = ("void", *(k.name.lower() for k in Kind))  # libbpf's btf_kind_str(), indexed by kind
-MODS = (Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
-MODS_AND_TYPEDEF = frozenset((*MODS, Kind.TYPEDEF))
+__all__ = ["KIND_STR", "MODS_AND_TYPEDEF", "CoreError", "core_compatible_kinds", "essential", "essential_index",
+           "essential_len", "follow", "get", "is_composite", "kind", "kind_str", "resolve_size",
+           "skip_mods_and_typedefs"]
 
 
 class CoreError(Exception):
@@ -25,10 +36,8 @@ class CoreError(Exception):
 
 def get(btf: Spec, tid: int) -> T.Type | None:
     """The type, None for void; an invalid id is -EINVAL as in libbpf."""
-    if tid == 0:
-        return None
     try:
-        return btf.type_by_id(tid)
+        return query.get(btf, tid)
     except TypeLookupError:
         raise CoreError(-errno.EINVAL, f"invalid type id {tid}") from None
 
@@ -37,89 +46,14 @@ def kind(t: T.Type | None) -> int:
     return 0 if t is None else int(t.kind)
 
 
-def kind_str(t: T.Type | None) -> str:
-    k = kind(t)
-    return KIND_STR[k] if k < len(KIND_STR) else "unknown"
-
-
-def follow(btf: Spec, tid: int, kinds: Collection[Kind]) -> tuple[int, T.Type | None]:
-    """Follow ``.type`` from ``tid`` while the kind is in ``kinds``; the first other type.
-    A chain longer than the type count loops: malformed BTF, which the kernel also refuses."""
-    t = get(btf, tid)
-    for _ in range(btf.type_cnt):
-        if t is None or t.kind not in kinds:
-            return tid, t
-        tid = t.type
-        t = get(btf, tid)
-    raise BTFFormatError(f"type [{tid}] {kind_str(t)} '{t.name}' is part of a reference loop", path=btf.path)
-
-
-def skip_mods_and_typedefs(btf: Spec, tid: int) -> tuple[int, T.Type | None]:
-    return follow(btf, tid, MODS_AND_TYPEDEF)
-
-
 def resolve_size(btf: Spec, tid: int) -> int:
-    """``btf__resolve_size``: at most 32 steps, arrays multiply, pointers are 8 bytes."""
-    nelems = 1
-    size = None
-    for _ in range(32):
-        t = get(btf, tid)
-        k = kind(t)
-        if k in (Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.DATASEC, Kind.FLOAT):
-            size = t.size
-            break
-        if k == Kind.PTR:
-            size = 8
-            break
-        if k in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.VAR, Kind.DECL_TAG, Kind.TYPE_TAG):
-            tid = t.type
-            continue
-        if k == Kind.ARRAY:
-            if nelems and t.nelems > 0xFFFFFFFF // nelems:
-                raise CoreError(-errno.E2BIG)
-            nelems *= t.nelems
-            tid = t.type
-            continue
-        raise CoreError(-errno.EINVAL, f"cannot size a {kind_str(t)}")
-    if size is None:
-        raise CoreError(-errno.EINVAL, "type chain too long to size")
-    if nelems * size > 0xFFFFFFFF:
-        raise CoreError(-errno.E2BIG)
-    return nelems * size
-
-
-def field_size(btf: Spec, tid: int) -> int:
-    """A member's size in bytes, 0 where BTF cannot size it (as pahole and bpftool show it)."""
+    """``btf__resolve_size`` with its errno as a CoreError."""
     try:
-        return resolve_size(btf, tid)
-    except CoreError:
-        return 0
-
-
-def essential_len(name: str) -> int:
-    """Length of ``name`` without its last ``___flavor`` suffix (bpf_core_essential_name_len)."""
-    n = len(name)
-    for p in range(n - 5, -1, -1):
-        if name[p] != "_" and name[p + 1:p + 4] == "___" and name[p + 4] != "_":
-            return p + 1
-    return n
-
-
-def essential(name: str) -> str:
-    return name[:essential_len(name)]
-
-
-def essential_index(space: Spec) -> dict[str, list[tuple[int, Kind, str]]]:
-    """essential name -> [(id, kind, name)] of one BTF's own types, built once per BTF
-    (CO-RE candidate search and ``resolve`` both look types up this way)."""
-    idx = getattr(space, "_essential_index", None)
-    if idx is None:
-        idx = {}
-        for tid, k, name in space.names_and_kinds():
-            if name:
-                idx.setdefault(essential(name), []).append((tid, k, name))
-        space._essential_index = idx
-    return idx
+        return query.resolve_size(btf, tid)
+    except query.SizeError as exc:
+        raise CoreError(exc.err, exc.message) from None
+    except TypeLookupError:
+        raise CoreError(-errno.EINVAL, f"invalid type id {tid}") from None
 
 
 def core_compatible_kinds(ka: int, kb: int) -> bool:

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from ..btf.codec import s32
 from ..btf.kinds import INT_SIGNED, Kind
-from .btfutil import CoreError, get, kind, resolve_size, skip_mods_and_typedefs
-from .spec import (
+from .access import (
     BYTE_OFF,
     BYTE_SZ,
     ENUMVAL_EXISTS,
@@ -22,8 +21,9 @@ from .spec import (
     TYPE_ID_TARGET,
     TYPE_MATCHES,
     TYPE_SIZE,
-    CoreSpec,
+    AccessSpec,
 )
+from .btfutil import CoreError, get, kind, resolve_size, skip_mods_and_typedefs
 
 U32 = 0xFFFFFFFF
 U64 = 0xFFFFFFFFFFFFFFFF
@@ -54,7 +54,7 @@ class _FieldOut:
     validate: bool = True
 
 
-def _field_value(spec: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int, log,
+def _field_value(spec: AccessSpec | None, relo_kind: int, prog: str, insn_idx: int, log,
                  big_endian: bool = False) -> _FieldOut:
     out = _FieldOut()
     if relo_kind == FIELD_EXISTS:
@@ -63,7 +63,7 @@ def _field_value(spec: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int
     if spec is None:
         raise _Poison()
     btf = spec.btf
-    acc = spec.spec[-1]
+    acc = spec.accessors[-1]
     t = get(btf, acc.type_id)
     if acc.name is None:
         if relo_kind == BYTE_OFF:
@@ -126,7 +126,7 @@ def _field_value(spec: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int
     return out
 
 
-def _type_value(spec: CoreSpec | None, relo_kind: int) -> tuple[int, bool]:
+def _type_value(spec: AccessSpec | None, relo_kind: int) -> tuple[int, bool]:
     """(value, validate) for type-based kinds."""
     if spec is None:
         return 0, True
@@ -142,19 +142,19 @@ def _type_value(spec: CoreSpec | None, relo_kind: int) -> tuple[int, bool]:
     raise CoreError(-errno.EINVAL)
 
 
-def _enum_value(spec: CoreSpec | None, relo_kind: int) -> int:
+def _enum_value(spec: AccessSpec | None, relo_kind: int) -> int:
     if relo_kind == ENUMVAL_EXISTS:
         return 1 if spec is not None else 0
     if spec is None:
         raise _Poison()
-    t = get(spec.btf, spec.spec[0].type_id)
-    v = t.values[spec.spec[0].idx].value
+    t = get(spec.btf, spec.accessors[0].type_id)
+    v = t.values[spec.accessors[0].idx].value
     if kind(t) == Kind.ENUM:
         return s32(v)  # the stored s32, sign-extended
     return v & U64
 
 
-def calc_relo(local: CoreSpec, targ: CoreSpec | None, relo_kind: int, prog: str, insn_idx: int, log) -> RelocResult:
+def calc_relo(local: AccessSpec, targ: AccessSpec | None, relo_kind: int, prog: str, insn_idx: int, log) -> RelocResult:
     res = RelocResult()
     if relo_kind in FIELD_KINDS:
         big_endian = local.btf.byteorder == "big"  # the object's order: where the program runs

@@ -7,6 +7,7 @@ import errno
 
 from ..btf.kinds import INT_SIGNED, Kind
 from ..btf.spec import Spec
+from .access import ENUMVAL_KINDS, MAX_SPEC_LEN, TYPE_KINDS, TYPE_MATCHES, Accessor, AccessSpec, is_flex
 from .btfutil import (
     CoreError,
     core_compatible_kinds,
@@ -18,7 +19,6 @@ from .btfutil import (
     resolve_size,
     skip_mods_and_typedefs,
 )
-from .spec import ENUMVAL_KINDS, MAX_SPEC_LEN, TYPE_KINDS, TYPE_MATCHES, Accessor, CoreSpec, is_flex
 
 
 def _names_equal_essential(a: str, b: str) -> bool:
@@ -26,64 +26,63 @@ def _names_equal_essential(a: str, b: str) -> bool:
     return la == lb and a[:la] == b[:lb]
 
 
-def fields_are_compat(local: Spec, lid: int, targ: Spec, tid: int) -> int:
+def fields_are_compat(local: Spec, lid: int, targ: Spec, tid: int) -> bool:
     while True:
         lid, lt = skip_mods_and_typedefs(local, lid)
         tid, tt = skip_mods_and_typedefs(targ, tid)
         if is_composite(lt) and is_composite(tt):
-            return 1
+            return True
         if not core_compatible_kinds(kind(lt), kind(tt)):
-            return 0
+            return False
         k = kind(lt)
         if k in (Kind.PTR, Kind.FLOAT):
-            return 1
+            return True
         if k in (Kind.FWD, Kind.ENUM, Kind.ENUM64):
             if essential_len(lt.name) == 0 or essential_len(tt.name) == 0:
-                return 1
-            return int(_names_equal_essential(lt.name, tt.name))
+                return True
+            return _names_equal_essential(lt.name, tt.name)
         if k == Kind.INT:
-            return int(lt.bits_offset == 0 and tt.bits_offset == 0)
+            return lt.bits_offset == 0 and tt.bits_offset == 0
         if k == Kind.ARRAY:
             lid, tid = lt.type, tt.type
             continue
-        return 0
+        return False
 
 
-def types_are_compat(local: Spec, lid: int, targ: Spec, tid: int, level: int, log) -> int:
+def types_are_compat(local: Spec, lid: int, targ: Spec, tid: int, level: int, log) -> bool:
     if not core_compatible_kinds(kind(get(local, lid)), kind(get(targ, tid))):
-        return 0
+        return False
     for _ in range(32):
         lid, lt = skip_mods_and_typedefs(local, lid)
         tid, tt = skip_mods_and_typedefs(targ, tid)
         if not core_compatible_kinds(kind(lt), kind(tt)):
-            return 0
+            return False
         k = kind(lt)
         if k in (0, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.FWD):
-            return 1
+            return True
         if k == Kind.INT:
-            return int(lt.bits_offset == 0 and tt.bits_offset == 0)
+            return lt.bits_offset == 0 and tt.bits_offset == 0
         if k in (Kind.PTR, Kind.ARRAY):
             lid, tid = lt.type, tt.type
             continue
         if k == Kind.FUNC_PROTO:
             if len(lt.params) != len(tt.params):
-                return 0
+                return False
             for lp, tp in zip(lt.params, tt.params, strict=True):
                 if level <= 0:
                     raise CoreError(-errno.EINVAL)
-                r = types_are_compat(local, skip_mods_and_typedefs(local, lp.type)[0], targ,
-                                     skip_mods_and_typedefs(targ, tp.type)[0], level - 1, log)
-                if r <= 0:
-                    return r
+                if not types_are_compat(local, skip_mods_and_typedefs(local, lp.type)[0], targ,
+                                        skip_mods_and_typedefs(targ, tp.type)[0], level - 1, log):
+                    return False
             lid, tid = lt.return_type, tt.return_type
             continue
         return _unexpected_kind(log, lt, lid, tid)
     raise CoreError(-errno.EINVAL)  # the 32-step depth budget ran out
 
 
-def _unexpected_kind(log, lt, lid: int, tid: int) -> int:
+def _unexpected_kind(log, lt, lid: int, tid: int) -> bool:
     log(f"unexpected kind {kind_str(lt)} relocated, local [{lid}], target [{tid}]", warn=True)
-    return 0
+    return False
 
 
 def _names_match(a: str, b: str) -> bool:
@@ -98,84 +97,75 @@ def _enums_match(lt, tt) -> bool:
     return all(any(_names_match(lv.name, tv.name) for tv in tt.values) for lv in lt.values)
 
 
-def types_match(local: Spec, lid: int, targ: Spec, tid: int, behind_ptr: bool, level: int, log) -> int:
+def types_match(local: Spec, lid: int, targ: Spec, tid: int, behind_ptr: bool, level: int, log) -> bool:
     if level <= 0:
         raise CoreError(-errno.EINVAL)
     for _ in range(32):
         lid, lt = skip_mods_and_typedefs(local, lid)
         tid, tt = skip_mods_and_typedefs(targ, tid)
         if not _names_match(lt.name if lt else "", tt.name if tt else ""):
-            return 0
+            return False
         k, tk = kind(lt), kind(tt)
         if k == 0:
-            return int(tk == 0)
+            return (tk == 0)
         if k == Kind.FWD:
             if behind_ptr:
                 if tk == Kind.FWD:
-                    return int(lt.is_union == tt.is_union)
+                    return (lt.is_union == tt.is_union)
                 if tk == Kind.STRUCT:
-                    return int(not lt.is_union)
+                    return (not lt.is_union)
                 if tk == Kind.UNION:
-                    return int(lt.is_union)
-                return 0
-            return int(tk == Kind.FWD and lt.is_union == tt.is_union)
+                    return (lt.is_union)
+                return False
+            return (tk == Kind.FWD and lt.is_union == tt.is_union)
         if k in (Kind.ENUM, Kind.ENUM64):
-            return int(tk in (Kind.ENUM, Kind.ENUM64) and _enums_match(lt, tt))
+            return (tk in (Kind.ENUM, Kind.ENUM64) and _enums_match(lt, tt))
         if k in (Kind.STRUCT, Kind.UNION):
             if behind_ptr:
                 if tk == k:
-                    return 1
+                    return True
                 if tk == Kind.FWD:
-                    return int((k == Kind.UNION) == tt.is_union)
-                return 0
+                    return ((k == Kind.UNION) == tt.is_union)
+                return False
             if tk != k or len(lt.members) > len(tt.members):
-                return 0
+                return False
             for lm in lt.members:
-                found = 0
-                for tm in tt.members:
-                    if not _names_match(lm.name, tm.name):
-                        continue
-                    r = types_match(local, lm.type, targ, tm.type, behind_ptr, level - 1, log)
-                    if r < 0:
-                        return r
-                    if r > 0:
-                        found = 1
-                        break
-                if not found:
-                    return 0
-            return 1
+                if not any(_names_match(lm.name, tm.name)
+                           and types_match(local, lm.type, targ, tm.type, behind_ptr, level - 1, log)
+                           for tm in tt.members):
+                    return False
+            return True
         if k == Kind.INT:
-            return int(tk == Kind.INT and lt.size == tt.size
+            return (tk == Kind.INT and lt.size == tt.size
                        and (lt.encoding & INT_SIGNED) == (tt.encoding & INT_SIGNED))
         if k == Kind.PTR:
             if tk != Kind.PTR:
-                return 0
+                return False
             behind_ptr = True
             lid, tid = lt.type, tt.type
             continue
         if k == Kind.ARRAY:
             if tk != Kind.ARRAY or lt.nelems != tt.nelems:
-                return 0
+                return False
             lid, tid = lt.type, tt.type
             continue
         if k == Kind.FUNC_PROTO:
             if tk != Kind.FUNC_PROTO or len(lt.params) != len(tt.params):
-                return 0
+                return False
             for lp, tp in zip(lt.params, tt.params, strict=True):
-                r = types_match(local, lp.type, targ, tp.type, behind_ptr, level - 1, log)
-                if r <= 0:
-                    return r
+                if not types_match(local, lp.type, targ, tp.type, behind_ptr, level - 1, log):
+                    return False
             lid, tid = lt.return_type, tt.return_type
             continue
         return _unexpected_kind(log, lt, lid, tid)
     raise CoreError(-errno.EINVAL)  # the 32-step depth budget ran out
 
 
-def _match_member(local: Spec, lacc: Accessor, targ: Spec, tid: int, ts: CoreSpec) -> tuple[int, int]:
-    """Returns (result, next target id)."""
+def _match_member(local: Spec, lacc: Accessor, targ: Spec, tid: int, ts: AccessSpec) -> tuple[bool, int]:
+    """bpf_core_match_member: (found, the member's type id), extending ``ts`` as it goes."""
     tid, t = skip_mods_and_typedefs(targ, tid)
     if not is_composite(t):
-        return 0, tid
+        return False, tid
     lcomp = get(local, lacc.type_id)
     lmember = lcomp.members[lacc.idx]
     for j, m in enumerate(t.members):
@@ -185,61 +175,62 @@ def _match_member(local: Spec, lacc: Accessor, targ: Spec, tid: int, ts: CoreSpe
         ts.bit_offset = (ts.bit_offset + off) & 0xFFFFFFFF
         ts.raw.append(j)
         if not m.name:
-            r, nxt = _match_member(local, lacc, targ, m.type, ts)
-            if r != 0:
-                return r, nxt
+            found, nxt = _match_member(local, lacc, targ, m.type, ts)
+            if found:
+                return True, nxt
         elif lmember.name == m.name:
-            if len(ts.spec) == MAX_SPEC_LEN:
+            if len(ts.accessors) == MAX_SPEC_LEN:
                 raise CoreError(-errno.E2BIG)
-            ts.spec.append(Accessor(tid, j, m.name))
-            r = fields_are_compat(local, lmember.type, targ, m.type)
-            if r == 0:
-                ts.spec.pop()
-            return r, m.type
+            ts.accessors.append(Accessor(tid, j, m.name))
+            compat = fields_are_compat(local, lmember.type, targ, m.type)
+            if not compat:
+                ts.accessors.pop()
+            return compat, m.type
         ts.bit_offset = (ts.bit_offset - off) & 0xFFFFFFFF
         ts.raw.pop()
-    return 0, tid
+    return False, tid
 
 
-def spec_match(ls: CoreSpec, targ: Spec, cand_id: int, log) -> tuple[int, CoreSpec]:
-    """``bpf_core_spec_match``: 1 matches, 0 does not; the (maybe partial) target spec."""
-    ts = CoreSpec(targ, cand_id, ls.relo_kind)
+def spec_match(ls: AccessSpec, targ: Spec, cand_id: int, log) -> tuple[bool, AccessSpec]:
+    """``bpf_core_spec_match``: whether candidate ``cand_id`` matches, and the (maybe partial)
+    target spec; libbpf's error returns are raised as CoreError."""
+    ts = AccessSpec(targ, cand_id, ls.relo_kind)
     local = ls.btf
     if ls.relo_kind in TYPE_KINDS:
         if ls.relo_kind == TYPE_MATCHES:
             return types_match(local, ls.root_type_id, targ, cand_id, False, 32, log), ts
         return types_are_compat(local, ls.root_type_id, targ, cand_id, 32, log), ts
-    lacc = ls.spec
+    lacc = ls.accessors
     if ls.relo_kind in ENUMVAL_KINDS:
         tid, t = skip_mods_and_typedefs(targ, cand_id)
         if kind(t) not in (Kind.ENUM, Kind.ENUM64):
-            return 0, ts
+            return False, ts
         lname = lacc[0].name
         for i, v in enumerate(t.values):
             if _names_equal_essential(lname, v.name):
-                ts.spec.append(Accessor(tid, i, v.name))
+                ts.accessors.append(Accessor(tid, i, v.name))
                 ts.raw.append(i)
-                return 1, ts
-        return 0, ts
+                return True, ts
+        return False, ts
     tid = cand_id
     for i, acc in enumerate(lacc):
         tid, t = skip_mods_and_typedefs(targ, tid)
         if acc.name is not None:
-            r, tid = _match_member(local, acc, targ, tid, ts)
-            if r <= 0:
-                return r, ts
+            found, tid = _match_member(local, acc, targ, tid, ts)
+            if not found:
+                return False, ts
             continue
         if i > 0:
             if kind(t) != Kind.ARRAY:
-                return 0, ts
-            flex = is_flex(targ, ts.spec[-1] if ts.spec else None, t)
+                return False, ts
+            flex = is_flex(targ, ts.accessors[-1] if ts.accessors else None, t)
             if not flex and acc.idx >= t.nelems:
-                return 0, ts
+                return False, ts
             tid, _ = skip_mods_and_typedefs(targ, t.type)
         if len(ts.raw) == MAX_SPEC_LEN:
             raise CoreError(-errno.E2BIG)
-        ts.spec.append(Accessor(tid, acc.idx, None))
+        ts.accessors.append(Accessor(tid, acc.idx, None))
         ts.raw.append(acc.idx)
         sz = resolve_size(targ, tid)
         ts.bit_offset = (ts.bit_offset + acc.idx * sz * 8) & 0xFFFFFFFF
-    return 1, ts
+    return True, ts

@@ -11,8 +11,8 @@ from typing import Any
 
 from ..btf import types as T
 from ..btf.kinds import Kind
+from ..btf.query import select
 from ..btf.spec import Spec
-from ..errors import TypeLookupError
 
 _INT_ENCODING = {0: "(none)", 1: "SIGNED", 2: "CHAR", 4: "BOOL"}
 _LINKAGE = {0: "static", 1: "global", 2: "extern"}
@@ -150,25 +150,8 @@ def _json_enum_value(t: T.Enum | T.Enum64, value: int) -> int:
 
 
 def resolve_selection(spec: Spec, selector: str | None) -> list[int]:
-    """Ids to dump: all own types, or the one named/numbered by ``selector``."""
-    if selector is None:
-        return list(spec.own_ids())
-    if selector.isdigit():
-        tid = int(selector)
-        if not 0 < tid < spec.type_cnt:
-            raise TypeLookupError(f"type id {tid} out of range (type count {spec.type_cnt})", path=spec.path)
-        return [tid]
-    kind = None
-    name = selector
-    for prefix in ("struct", "union", "enum", "typedef"):
-        if selector.startswith(prefix + " "):
-            kind = {"struct": Kind.STRUCT, "union": Kind.UNION, "enum": Kind.ENUM,
-                    "typedef": Kind.TYPEDEF}[prefix]
-            name = selector[len(prefix) + 1:].strip()
-    ids = spec.find_by_name(name, kind)
-    if not ids:
-        raise TypeLookupError(f"no type named '{selector}'", path=spec.path)
-    return ids
+    """Ids to dump: all own types, or those ``selector`` names (``btf.query.select``)."""
+    return list(spec.own_ids()) if selector is None else select(spec, selector)
 
 
 def raw_dump(spec: Spec, ids: Sequence[int]) -> Iterator[str]:

@@ -14,8 +14,8 @@ from ..btf import types as T
 from ..btf.codec import s32
 from ..btf.kinds import Kind
 from ..btf.names import c_identifier
+from ..btf.query import align_of, field_size, is_packed
 from ..btf.spec import Spec
-from ..core.btfutil import field_size
 from ..errors import BTFFormatError
 
 NOT_ORDERED, ORDERING, ORDERED = 0, 1, 2
@@ -31,7 +31,6 @@ FOOTER = ("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#e
 # the longest run of padding printed for one gap: 16 MiB of struct; libbpf's int arithmetic
 # allows 256 MiB, which only a damaged size field asks for
 MAX_PADDING_BITS = 1 << 27
-_IN_PROGRESS = -(1 << 40)  # an alignment being computed: meeting it again is a cycle
 
 
 def _pfx(lvl: int) -> str:
@@ -51,7 +50,6 @@ class CDumper:
         self.type_names: dict[str, int] = {}
         self.ident_names: dict[str, int] = {}
         self.queue: list[int] = []
-        self._align: dict[int, int] = {}
         self._mark_referenced()
 
     def t(self, tid: int) -> T.Type | None:
@@ -94,47 +92,6 @@ class CDumper:
 
     def ident_name(self, tid: int) -> str:
         return self._resolve_name(tid, self.ident_names)
-
-    # -- alignment (btf__align_of) -----------------------------------------------------------
-
-    def align_of(self, tid: int) -> int:
-        a = self._align.get(tid)
-        if a is None:
-            self._align[tid] = _IN_PROGRESS
-            a = self._align[tid] = self._compute_align(tid)
-        elif a is _IN_PROGRESS:
-            raise BTFFormatError(f"type [{tid}] contains itself (a cycle through members or arrays)",
-                                 path=self.btf.path)
-        return a
-
-    def _compute_align(self, tid: int) -> int:
-        t = self.t(tid)
-        if isinstance(t, (T.Int, T.Enum, T.Enum64, T.Float)):
-            return min(8, t.size)
-        if isinstance(t, T.Ptr):
-            return 8
-        if isinstance(t, (T.Typedef, T.Volatile, T.Const, T.Restrict, T.TypeTag, T.Array)):
-            return self.align_of(t.type)
-        if isinstance(t, T.Composite):
-            max_align = 1
-            for m in t.members:
-                align = self.align_of(m.type)
-                if align <= 0:
-                    return align
-                max_align = max(max_align, align)
-                if m.bitfield_size == 0 and m.bits_offset % (8 * align):
-                    return 1
-            return 1 if t.size % max_align else max_align
-        return 0
-
-    def is_packed(self, t: T.Struct) -> bool:
-        max_align = 1
-        for m in t.members:
-            align = self.align_of(m.type)
-            if align and m.bitfield_size == 0 and m.bits_offset % (8 * align):
-                return True
-            max_align = max(align, max_align)
-        return t.size % max_align != 0
 
     # -- ordering ---------------------------------------------------------------------------
 
@@ -289,15 +246,15 @@ class CDumper:
 
     def struct_def(self, tid: int, t, lvl: int) -> str:
         is_struct = t.kind == Kind.STRUCT
-        align = self.align_of(tid)
-        packed = self.is_packed(t) if is_struct else False
+        align = align_of(self.btf, tid)
+        packed = is_packed(self.btf, t) if is_struct else False
         out = [f"{'struct' if is_struct else 'union'}{' ' if t.name else ''}{self.type_name(tid)} {{"]
         off = 0
         prev_bitfield = False
         for m in t.members:  # offsets in C int arithmetic, as libbpf computes them (it wraps)
             m_sz = m.bitfield_size
             m_off = s32(m.bits_offset)
-            m_align = 1 if packed else self.align_of(m.type)
+            m_align = 1 if packed else align_of(self.btf, m.type)
             out.append(self.bit_padding(off, m_off, m_align, prev_bitfield and m_sz != 0, lvl + 1, tid))
             name = c_identifier(m.name, tid, self.btf.path, "member name")
             out.append(f"\n{_pfx(lvl + 1)}" + self.type_decl(m.type, name, lvl + 1))

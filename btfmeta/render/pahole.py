@@ -7,11 +7,11 @@ to the second level, cacheline state reset after unions, and pahole's inference 
 from __future__ import annotations
 
 from ..btf import types as T
+from ..btf.holes import gaps, walk
 from ..btf.kinds import Kind
+from ..btf.query import MODS_AND_TYPEDEF, field_size, follow, skip_mods_and_typedefs
 from ..btf.spec import Spec
-from ..core.btfutil import MODS_AND_TYPEDEF, field_size, follow, skip_mods_and_typedefs
 from ..errors import BTFFormatError
-from ..layout import gaps, walk
 
 TYPE_WIDTH, LINE_WIDTH = 26, 48
 

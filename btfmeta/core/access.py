@@ -1,10 +1,12 @@
-"""CO-RE access specifications: parsing the local one and formatting any (relo_core.c)."""
+"""CO-RE relocation kinds and access specifications: parsing the local one and formatting
+any (relo_core.c's bpf_core_parse_spec, bpf_core_format_spec)."""
 
 from __future__ import annotations
 
 import errno
 import re
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 from ..btf import types as T
 from ..btf.kinds import Kind
@@ -13,16 +15,42 @@ from .btfutil import CoreError, get, kind, kind_str, resolve_size, skip_mods_and
 
 MAX_SPEC_LEN = 64
 
-FIELD_KINDS = {0: "byte_off", 1: "byte_sz", 2: "field_exists", 3: "signed", 4: "lshift_u64", 5: "rshift_u64"}
-TYPE_KINDS = {6: "local_type_id", 7: "target_type_id", 8: "type_exists", 9: "type_size", 12: "type_matches"}
-ENUMVAL_KINDS = {10: "enumval_exists", 11: "enumval_value"}
-KIND_NAMES = {**FIELD_KINDS, **TYPE_KINDS, **ENUMVAL_KINDS}
-BYTE_OFF, BYTE_SZ, FIELD_EXISTS, SIGNED, LSHIFT_U64, RSHIFT_U64 = range(6)
-TYPE_ID_LOCAL, TYPE_ID_TARGET, TYPE_EXISTS, TYPE_SIZE, ENUMVAL_EXISTS, ENUMVAL_VALUE, TYPE_MATCHES = range(6, 13)
+
+
+class ReloKind(IntEnum):
+    """enum bpf_core_relo_kind; ``str()`` is libbpf's name for it in logs and specs."""
+
+    FIELD_BYTE_OFFSET = 0
+    FIELD_BYTE_SIZE = 1
+    FIELD_EXISTS = 2
+    FIELD_SIGNED = 3
+    FIELD_LSHIFT_U64 = 4
+    FIELD_RSHIFT_U64 = 5
+    TYPE_ID_LOCAL = 6
+    TYPE_ID_TARGET = 7
+    TYPE_EXISTS = 8
+    TYPE_SIZE = 9
+    ENUMVAL_EXISTS = 10
+    ENUMVAL_VALUE = 11
+    TYPE_MATCHES = 12
+
+    def __str__(self) -> str:
+        return _LIBBPF_NAMES[self]
+
+
+_LIBBPF_NAMES = dict(zip(ReloKind, ["byte_off", "byte_sz", "field_exists", "signed", "lshift_u64", "rshift_u64",
+                                    "local_type_id", "target_type_id", "type_exists", "type_size", "enumval_exists",
+                                    "enumval_value", "type_matches"], strict=True))
+(BYTE_OFF, BYTE_SZ, FIELD_EXISTS, SIGNED, LSHIFT_U64, RSHIFT_U64, TYPE_ID_LOCAL, TYPE_ID_TARGET, TYPE_EXISTS,
+ TYPE_SIZE, ENUMVAL_EXISTS, ENUMVAL_VALUE, TYPE_MATCHES) = ReloKind
+FIELD_KINDS = frozenset(ReloKind(k) for k in range(6))
+TYPE_KINDS = frozenset((TYPE_ID_LOCAL, TYPE_ID_TARGET, TYPE_EXISTS, TYPE_SIZE, TYPE_MATCHES))
+ENUMVAL_KINDS = frozenset((ENUMVAL_EXISTS, ENUMVAL_VALUE))
 
 
 def kind_name(kind_: int) -> str:
-    return KIND_NAMES.get(kind_, "unknown")
+    """libbpf's name of a relocation kind; "unknown" for a number it does not define."""
+    return str(ReloKind(kind_)) if 0 <= kind_ <= TYPE_MATCHES else "unknown"
 
 
 @dataclass
@@ -33,11 +61,14 @@ class Accessor:
 
 
 @dataclass
-class CoreSpec:
+class AccessSpec:
+    """struct bpf_core_spec: where an access goes in one BTF -- high-level accessors
+    (members by name, array indexes), the raw access string indices, the bit offset."""
+
     btf: Spec
     root_type_id: int
     relo_kind: int
-    spec: list[Accessor] = field(default_factory=list)
+    accessors: list[Accessor] = field(default_factory=list)
     raw: list[int] = field(default_factory=list)
     bit_offset: int = 0  # u32 in libbpf
 
@@ -53,11 +84,11 @@ def is_flex(btf: Spec, acc: Accessor | None, arr: T.Array) -> bool:
     return acc.idx == len(comp.members) - 1
 
 
-def parse_spec(btf: Spec, type_id: int, access: str, relo_kind: int, prog: str, log) -> CoreSpec:
+def parse_spec(btf: Spec, type_id: int, access: str, relo_kind: int, prog: str, log) -> AccessSpec:
     """``bpf_core_parse_spec``: raw indices, high-level accessors and the bit offset."""
     if not access or access.startswith(":"):
         raise CoreError(-errno.EINVAL)
-    spec = CoreSpec(btf, type_id, relo_kind)
+    spec = AccessSpec(btf, type_id, relo_kind)
     if relo_kind in TYPE_KINDS:
         if access != "0":
             raise CoreError(-errno.EINVAL)
@@ -78,12 +109,12 @@ def parse_spec(btf: Spec, type_id: int, access: str, relo_kind: int, prog: str, 
     rid, root = skip_mods_and_typedefs(btf, type_id)
     if root is None and rid != 0:
         raise CoreError(-errno.EINVAL)
-    spec.spec.append(Accessor(rid, spec.raw[0], None))
+    spec.accessors.append(Accessor(rid, spec.raw[0], None))
     if relo_kind in ENUMVAL_KINDS:
         if kind(root) not in (Kind.ENUM, Kind.ENUM64) or len(spec.raw) > 1 or \
                 not 0 <= spec.raw[0] < len(root.values):
             raise CoreError(-errno.EINVAL)
-        spec.spec[0].name = root.values[spec.raw[0]].name
+        spec.accessors[0].name = root.values[spec.raw[0]].name
         return spec
     if relo_kind not in FIELD_KINDS:
         raise CoreError(-errno.EINVAL)
@@ -99,18 +130,18 @@ def parse_spec(btf: Spec, type_id: int, access: str, relo_kind: int, prog: str, 
             m = t.members[access_idx]
             spec.bit_offset = (spec.bit_offset + m.bits_offset) & 0xFFFFFFFF
             if m.name:
-                if len(spec.spec) == MAX_SPEC_LEN:
+                if len(spec.accessors) == MAX_SPEC_LEN:
                     raise CoreError(-errno.E2BIG)
-                spec.spec.append(Accessor(tid, access_idx, m.name))
+                spec.accessors.append(Accessor(tid, access_idx, m.name))
             tid = m.type
         elif kind(t) == Kind.ARRAY:
             eid, _ = skip_mods_and_typedefs(btf, t.type)
-            flex = is_flex(btf, spec.spec[-1] if spec.spec else None, t)
+            flex = is_flex(btf, spec.accessors[-1] if spec.accessors else None, t)
             if not flex and access_idx >= t.nelems:
                 raise CoreError(-errno.EINVAL)
-            if len(spec.spec) == MAX_SPEC_LEN:
+            if len(spec.accessors) == MAX_SPEC_LEN:
                 raise CoreError(-errno.E2BIG)
-            spec.spec.append(Accessor(eid, access_idx, None))
+            spec.accessors.append(Accessor(eid, access_idx, None))
             spec.bit_offset = (spec.bit_offset + access_idx * resolve_size(btf, eid) * 8) & 0xFFFFFFFF
             tid = eid
         else:
@@ -120,7 +151,7 @@ def parse_spec(btf: Spec, type_id: int, access: str, relo_kind: int, prog: str, 
     return spec
 
 
-def format_spec(spec: CoreSpec) -> str:
+def format_spec(spec: AccessSpec) -> str:
     """``bpf_core_format_spec``, truncated to 255 bytes like libbpf's buffer."""
     btf = spec.btf
     root = get(btf, spec.root_type_id) if spec.root_type_id else None
@@ -141,7 +172,7 @@ def format_spec(spec: CoreSpec) -> str:
                 value = value if t.signed else value & 0xFFFFFFFFFFFFFFFF
             out += f"::{v.name} = {value}"
         return out[:255]
-    for i, acc in enumerate(spec.spec):
+    for i, acc in enumerate(spec.accessors):
         if acc.name:
             out += f".{acc.name}"
         elif i > 0 or acc.idx > 0:

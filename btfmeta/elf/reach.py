@@ -5,7 +5,7 @@ instruction the program can reach makes the verifier refuse it."""
 
 from __future__ import annotations
 
-from ..elf.insn import (
+from .insn import (
     CALL,
     CLASS_ALU,
     CLASS_ALU64,

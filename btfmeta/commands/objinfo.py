@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .btf import types as T
-from .core.btfutil import get, skip_mods_and_typedefs
-from .core.relocate import check_records
-from .core.spec import ENUMVAL_KINDS, TYPE_KINDS, kind_name
-from .elf.bpfobj import BpfObject
-from .errors import BTFFormatError
+from ..btf import types as T
+from ..btf.query import get, skip_mods_and_typedefs, type_name
+from ..core.access import ENUMVAL_KINDS, TYPE_KINDS, kind_name
+from ..core.driver import check_records
+from ..elf.bpfobj import BpfObject
+from ..render.templates import render
+
+__all__ = ["describe", "maps", "relocation_text", "text", "type_name"]
 
 MAP_TYPES = ["unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",
              "stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
@@ -18,33 +20,6 @@ MAP_TYPES = ["unspec", "hash", "array", "prog_array", "perf_event_array", "percp
              "reuseport_sockarray", "percpu_cgroup_storage", "queue", "stack", "sk_storage", "devmap_hash",
              "struct_ops", "ringbuf", "inode_storage", "task_storage", "bloom_filter", "user_ringbuf",
              "cgrp_storage"]
-
-
-def type_name(btf, tid: int) -> str:
-    """A type as C spells it (`struct x *`, `u8[6]`): one spelling for every report."""
-    ops = []
-    start = tid
-    for _ in range(btf.type_cnt + 1):  # a chain longer than the type count is a loop
-        if tid == 0:
-            text = "void"
-            break
-        t = btf.type_by_id(tid)
-        if not isinstance(t, (T.Ptr, T.Array, T.Const, T.Volatile, T.Restrict)):
-            prefix = {T.Struct: "struct ", T.Union: "union ", T.Enum: "enum ", T.Enum64: "enum ", T.Fwd: "struct "}
-            text = prefix.get(type(t), "") + (t.name or "(anon)")
-            break
-        ops.append(t)
-        tid = t.type
-    else:
-        raise BTFFormatError(f"type [{start}] is part of a reference loop", path=btf.path)
-    for t in reversed(ops):
-        if isinstance(t, T.Ptr):
-            text += " *"
-        elif isinstance(t, T.Array):
-            text = f"{text}[{t.nelems}]"
-        else:
-            text = f"{t.kind.name.lower()} {text}"
-    return text
 
 
 def maps(obj: BpfObject) -> list[dict[str, Any]]:
@@ -127,3 +102,7 @@ def describe(obj: BpfObject) -> dict[str, Any]:
     relocations.sort(key=lambda r: (order.get(r["section"], 1 << 30), r["insn"]))  # file order, as objdump
     return {"path": obj.path, "big_endian": obj.big_endian, "license": obj.license, "btf_types": len(obj.btf),
             "programs": programs, "maps": maps(obj), "relocations": relocations}
+
+
+def text(info: dict[str, Any]) -> str:
+    return render("obj_show.txt.j2", **info)

@@ -1,0 +1,101 @@
+"""``check``: will a program run on a NIC layout?  For each target BTF the relocator's own
+decisions are applied, and every poisoned instruction is classified: unreachable once the
+program's guards (`bpf_core_field_exists`, `bpf_core_type_exists`, ...) are constants, or
+reachable -- then the kernel verifier would refuse the program."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..btf.spec import Spec
+from ..core.driver import RelocationError, RelocationRecord
+from ..core.object import relocate_object
+from ..elf.bpfobj import BpfObject
+from ..elf.insn import decode
+from ..elf.reach import is_poison, reachable
+from ..render.templates import render
+from . import document
+
+OK, GUARDED, REFUSED, ERROR = "ok", "guarded", "refused", "error"
+
+
+@dataclass
+class Checked:
+    """A relocation as ``check`` sees it: the relocator's record, and for a poisoned
+    instruction whether the program can reach it (then the verifier refuses it)."""
+
+    record: RelocationRecord
+    reachable: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.record.as_dict()
+        return {"program": r["program"], "insn": r["insn"], "kind": r["kind"], "local_spec": r.get("local_spec"),
+                "result": r.get("result"), "reachable": self.reachable, "reason": r.get("reason")}
+
+
+@dataclass
+class TargetResult:
+    target: str
+    error: str | None = None
+    programs: dict[str, str] = field(default_factory=dict)  # program -> ok/guarded/refused/error
+    relocations: list[Checked] = field(default_factory=list)
+
+
+def check_target(obj_bytes: bytes, programs: list[str], target: Spec, name: str, *,
+                 path: str | None = None) -> TargetResult:
+    """One column of the matrix; ``programs`` names the object's functions."""
+    res = TargetResult(name)
+    try:
+        relocated = relocate_object(obj_bytes, target, path=path)
+    except RelocationError as exc:
+        res.error = str(exc)
+        res.programs = dict.fromkeys(programs, ERROR)
+        res.relocations = [Checked(r) for r in exc.records]
+        return res
+    obj = BpfObject.parse(relocated.data, path=path)
+    live: dict[tuple[str, int], bool] = {}
+    for cs in obj.sections.values():
+        insns = [decode(cs.data, i, big_endian=obj.big_endian) for i in range(len(cs.data) // 8)]
+        for p in cs.programs:
+            seen, _ = reachable(insns[p.start:p.start + p.count])
+            for i in range(p.count):
+                if is_poison(insns[p.start + i]):
+                    live[(cs.name, p.start + i)] = i in seen
+    status = dict.fromkeys(programs, OK)
+    for record in relocated.records:
+        checked = Checked(record)
+        if record.result == "poisoned":
+            checked.reachable = live.get((record.section, record.section_insn), True)
+            if checked.reachable:
+                status[record.program] = REFUSED
+            elif status[record.program] == OK:
+                status[record.program] = GUARDED
+        res.relocations.append(checked)
+    res.programs = status
+    return res
+
+
+def check(obj_bytes: bytes, targets: list[tuple[str, Spec]], *, path: str | None = None) -> list[TargetResult]:
+    obj = BpfObject.parse(obj_bytes, path=path)  # read once, for the program names
+    programs = [p.name for cs in obj.sections.values() for p in cs.programs]
+    return [check_target(obj_bytes, programs, spec, name, path=path) for name, spec in targets]
+
+
+def text(results: list[TargetResult]) -> str:
+    """The program x layout table ``check`` prints."""
+    programs = list(results[0].programs) if results else []
+    table = render("check.txt.j2", results=results, programs=programs,
+                   width=max([len(p) for p in programs] + [7]), col=max([len(r.target) for r in results] + [8]))
+    return "\n".join(line.rstrip() for line in table.split("\n"))
+
+
+def refused(results: list[TargetResult]) -> bool:
+    return any(r.error or REFUSED in r.programs.values() for r in results)
+
+
+def to_json(results: list[TargetResult], obj: str) -> dict[str, Any]:
+    return document(1, object=obj, targets=[
+        {"target": r.target, "error": r.error, "programs": r.programs,
+         "relocations": [c.as_dict() for c in r.relocations]}
+        for r in results])
