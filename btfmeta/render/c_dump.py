@@ -14,13 +14,12 @@ from ..btf import types as T
 from ..btf.codec import s32
 from ..btf.kinds import Kind
 from ..btf.names import c_identifier
-from ..btf.query import align_of, field_size, is_packed
+from ..btf.query import MODS, align_of, field_size, is_packed
 from ..btf.spec import Spec
 from ..errors import BTFFormatError
 
 NOT_ORDERED, ORDERING, ORDERED = 0, 1, 2
 NOT_EMITTED, EMITTING, EMITTED = 0, 1, 2
-MODS = (Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
 
 HEADER = ("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
           "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n")
