@@ -1,30 +1,57 @@
-"""The ``.BTF`` section of an ELF file (a vmlinux, a module, a BPF object), read from the
-section headers directly: reading BTF needs no ELF library, and the BTF part imports
-nothing above it.  Both classes and byte orders, extended section numbering."""
+"""ELF section headers read directly (both classes and byte orders, extended section
+numbering): the ``.BTF`` of a vmlinux, a module or a BPF object, and the section table a
+BPF object is parsed from.  Reading BTF needs no ELF library, and the BTF part imports
+nothing above it; the tests hold this reader equal to pyelftools."""
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from ..errors import ELFFormatError
 
 ELF_MAGIC = b"\x7fELF"
+SHT_NOBITS = 8
 _SHN_XINDEX = 0xFFFF
-_SHT_NOBITS = 8
-# per ELF class: (e_shoff, e_shentsize.. e_shstrndx), section header layout and size
-_LAYOUT = {1: ("I", 32, "HHH", 46, "IIIIIIIIII", 40), 2: ("Q", 40, "HHH", 58, "IIQQQQIIQQ", 64)}
+# per ELF class: e_shoff format and place, the e_shentsize..e_shstrndx place, section header format and size
+_LAYOUT = {1: ("I", 32, 46, "IIIIIIIIII", 40), 2: ("Q", 40, 58, "IIQQQQIIQQ", 64)}
 
 
-def section(data: bytes, name: str, *, path: str | None = None) -> bytes | None:
-    """Bytes of section ``name`` (None if absent); malformed ELF raises ``ELFFormatError``."""
+@dataclass(frozen=True, slots=True)
+class Section:
+    index: int
+    name: str
+    type: int
+    flags: int
+    offset: int
+    size: int
+    link: int
+    entsize: int
+
+
+@dataclass(frozen=True, slots=True)
+class ElfFile:
+    big_endian: bool
+    elf64: bool
+    machine: int
+    sections: list[Section]
+
+    def by_name(self, name: str) -> Section | None:
+        return next((s for s in self.sections if s.name == name), None)
+
+
+def read_elf(data: bytes, *, path: str | None = None) -> ElfFile:
+    """The identification, machine and section table of ``data``; ELFFormatError if malformed."""
     if len(data) < 64 or data[:4] != ELF_MAGIC or data[4] not in _LAYOUT or data[5] not in (1, 2):
         raise ELFFormatError("malformed ELF: bad identification or too short", path=path)
     order = "<" if data[5] == 1 else ">"
-    off_fmt, off_at, tail_fmt, tail_at, sh_fmt, sh_size = _LAYOUT[data[4]]
+    off_fmt, off_at, tail_at, sh_fmt, sh_size = _LAYOUT[data[4]]
+    (machine,) = struct.unpack_from(order + "H", data, 18)
     (shoff,) = struct.unpack_from(order + off_fmt, data, off_at)
-    shentsize, shnum, shstrndx = struct.unpack_from(order + tail_fmt, data, tail_at)
+    shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", data, tail_at)
+    elf = ElfFile(order == ">", data[4] == 2, machine, [])
     if shoff == 0:
-        return None
+        return elf
     if shentsize != sh_size:
         raise ELFFormatError(f"malformed ELF: section header size {shentsize}, expected {sh_size}", path=path)
 
@@ -42,19 +69,28 @@ def section(data: bytes, name: str, *, path: str | None = None) -> bytes | None:
         shstrndx = first[6]  # ... and the string table's index in its sh_link
     if shnum > (len(data) - shoff) // sh_size or shstrndx >= shnum:
         raise ELFFormatError(f"malformed ELF: {shnum} section headers, string table {shstrndx}", path=path)
-    names = _contents(data, header(shstrndx), "section name table", path)
-    wanted = name.encode()
-    for i in range(shnum):
-        h = header(i)
+    raw = [header(i) for i in range(shnum)]
+    names = contents(data, "section name table", raw[shstrndx][4], raw[shstrndx][5], path)
+    for i, h in enumerate(raw):
         end = names.find(b"\0", h[0])
-        if h[0] < len(names) and end >= 0 and names[h[0]:end] == wanted:
-            return b"" if h[1] == _SHT_NOBITS else _contents(data, h, name, path)
-    return None
+        if h[0] >= len(names) or end < 0:
+            raise ELFFormatError(f"malformed ELF: section {i} name offset {h[0]} out of range", path=path)
+        name = names[h[0]:end].decode("utf-8", "surrogateescape")
+        elf.sections.append(Section(i, name, h[1], h[2], h[4], h[5], h[6], h[9]))
+    return elf
 
 
-def _contents(data: bytes, h: tuple, name: str, path: str | None) -> bytes:
-    offset, size = h[4], h[5]
+def contents(data: bytes, name: str, offset: int, size: int, path: str | None) -> bytes:
+    """A section's bytes, which must lie inside the file."""
     if offset + size > len(data):
         raise ELFFormatError(f"section {name} (offset {offset}, size {size}) runs past the end of "
                              f"the file ({len(data)} bytes)", path=path, offset=offset)
     return data[offset:offset + size]
+
+
+def section(data: bytes, name: str, *, path: str | None = None) -> bytes | None:
+    """Bytes of section ``name`` (None if absent); malformed ELF raises ``ELFFormatError``."""
+    found = read_elf(data, path=path).by_name(name)
+    if found is None:
+        return None
+    return b"" if found.type == SHT_NOBITS else contents(data, name, found.offset, found.size, path)

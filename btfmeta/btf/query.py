@@ -162,16 +162,19 @@ def essential(name: str) -> str:
     return name[:essential_len(name)]
 
 
-def essential_index(btf: Spec) -> dict[str, list[tuple[int, Kind, str]]]:
-    """essential name -> [(id, kind, name)] of one BTF's own types, built once per BTF and
-    kept by it (CO-RE candidate search and ``resolve`` look types up this way)."""
-    memo = btf.memo("essential_index")
-    if not memo:
-        for tid, k, name in btf.names_and_kinds():
-            if name:
-                memo.setdefault(essential(name), []).append((tid, k, name))
-        memo[""] = []  # built (no type has an empty essential name)
-    return memo
+def essential_matches(btf: Spec, name: str) -> list[tuple[int, Kind, str]]:
+    """(id, kind, name) of this BTF's own types whose essential name is ``name``, ids
+    ascending -- found through the string section and the records' name words, without
+    decoding or indexing every type (what CO-RE candidate search and ``resolve`` ask)."""
+    memo = btf.memo("essential")
+    hit = memo.get(name)
+    if hit is None:
+        strings = btf.strings
+        offsets = strings.offsets_of(name)
+        offsets |= {off for off, s in strings.offsets_starting(name + "___").items() if essential(s) == name}
+        ids = btf.own_named(offsets, lambda n: essential(n) == name)
+        hit = memo[name] = [(tid, btf.kind_of(tid), btf.type_by_id(tid).name) for tid in ids]
+    return hit
 
 
 # -- spelling and naming types ---------------------------------------------------------------

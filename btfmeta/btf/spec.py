@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import BTFFormatError, TypeLookupError
 from . import types as T
@@ -43,6 +43,8 @@ class Spec:
         self._layout = b""
         self._keep_strings = False
         self._memo: dict[str, dict] = {}
+        self._names_blob: bytes | None = None
+        self._edited: set[int] = set()  # indexes of parsed records replaced since
         self.path: str | None = None
 
     # -- reading -------------------------------------------------------------------
@@ -226,15 +228,34 @@ class Spec:
         found = self.base.find_by_name(name, kind) if self.base is not None else []
         if not name:
             return found
-        # records not decoded yet are matched by name offset: every offset where ``name`` ends in NUL
-        offs = self.strings.offsets_of(name) if self._offsets else set()
-        w, offsets = self._words, self._offsets
+        ids = self.own_named(self.strings.offsets_of(name), lambda n: n == name)
+        return found + [i for i in ids if kind is None or self.kind_of(i) == kind]
+
+    def own_named(self, offsets: set[int], match: Callable[[str], bool]) -> list[int]:
+        """Own ids, ascending, of the records whose name is at one of the string ``offsets``
+        (found without decoding: a C-speed search of the name words), and of the types added
+        or replaced since parsing whose name satisfies ``match``."""
+        out = []
+        if self._offsets and offsets:
+            blob = self._record_names()
+            for off in offsets:
+                needle = struct.pack("=I", off)
+                p = blob.find(needle)
+                while p >= 0:
+                    if not p & 3 and (p >> 2) not in self._edited:
+                        out.append(p >> 2)
+                    p = blob.find(needle, p + 1)
+        out += [i for i in self._edited if match(self._types[i].name)]
+        out += [i for i in range(len(self._offsets), len(self._types)) if match(self._types[i].name)]
         start = self.start_id
-        for i, t in enumerate(self._types):
-            hit = t.name == name if t is not None else w[offsets[i]] in offs
-            if hit and (kind is None or self.kind_of(start + i) == kind):
-                found.append(start + i)
-        return found
+        return sorted(start + i for i in set(out))
+
+    def _record_names(self) -> bytes:
+        """The name offset of every parsed record, as native 32-bit words."""
+        if self._names_blob is None:
+            w = self._words
+            self._names_blob = array("I", [w[p] for p in self._offsets]).tobytes()
+        return self._names_blob
 
     def find(self, name: str, kind: Kind | None = None) -> int:
         """The single id named ``name``; error when there is none."""
@@ -320,7 +341,10 @@ class Spec:
         if not self.start_id <= tid < self.type_cnt:
             raise TypeLookupError(f"type id {tid} is not an own type")
         self.type_by_id(tid)
-        self._types[tid - self.start_id] = t
+        i = tid - self.start_id
+        self._types[i] = t
+        if i < len(self._offsets):
+            self._edited.add(i)
         self._memo.clear()
 
     # -- writing ---------------------------------------------------------------------

@@ -67,6 +67,18 @@ class StringTable:
             pos = self.data.find(needle, pos + 1)
         return found
 
+    def offsets_starting(self, prefix: str) -> dict[int, str]:
+        """Every logical offset (base included) whose string starts with ``prefix``, and that
+        string (an offset may point into the middle of a stored string: any match counts)."""
+        found = self.base.offsets_starting(prefix) if self.base is not None else {}
+        needle = encode_str(prefix)
+        data = self.data
+        pos = data.find(needle)
+        while pos >= 0:
+            found[self.start + pos] = decode_str(data[pos:data.index(b"\0", pos)])
+            pos = data.find(needle, pos + 1)
+        return found
+
     def first_offsets(self) -> dict[bytes, int]:
         """Map each whole string (split at NULs) to its first logical offset."""
         if self._first is None:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from ..btf import types as T
 from ..btf.kinds import INT_SIGNED, Kind
 from ..btf.names import c_identifier, check_spelled_type
-from ..btf.query import SizeError, essential, essential_index, resolve_size, skip_mods_and_typedefs, type_name
+from ..btf.query import SizeError, essential, essential_matches, resolve_size, skip_mods_and_typedefs, type_name
 from ..btf.spec import Spec
 from ..errors import BtfmetaError, TypeLookupError
 from ..render.templates import render
@@ -48,7 +48,7 @@ def _roots(btf: Spec, name: str) -> list[int]:
     if exact:
         return sorted(exact)
     wanted = (Kind.STRUCT, Kind.UNION, Kind.TYPEDEF)
-    return sorted(tid for s in btf.layers() for tid, kind, _ in essential_index(s).get(essential(name), [])
+    return sorted(tid for s in btf.layers() for tid, kind, _ in essential_matches(s, essential(name))
                   if kind in wanted)
 
 

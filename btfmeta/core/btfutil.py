@@ -12,8 +12,8 @@ from ..btf.query import (
     KIND_STR,
     MODS_AND_TYPEDEF,
     essential,
-    essential_index,
     essential_len,
+    essential_matches,
     follow,
     kind_str,
     skip_mods_and_typedefs,
@@ -21,7 +21,7 @@ from ..btf.query import (
 from ..btf.spec import Spec
 from ..errors import TypeLookupError
 
-__all__ = ["KIND_STR", "MODS_AND_TYPEDEF", "CoreError", "core_compatible_kinds", "essential", "essential_index",
+__all__ = ["KIND_STR", "MODS_AND_TYPEDEF", "CoreError", "core_compatible_kinds", "essential", "essential_matches",
            "essential_len", "follow", "get", "is_composite", "kind", "kind_str", "resolve_size",
            "skip_mods_and_typedefs"]
 

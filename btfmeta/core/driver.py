@@ -15,7 +15,7 @@ from ..elf.bpfobj import BpfObject
 from ..elf.insn import INSN_SIZE
 from ..errors import BtfmetaError, IncompatibleError
 from .access import TYPE_ID_LOCAL, TYPE_MATCHES, AccessSpec, format_spec, kind_name, parse_spec
-from .btfutil import KIND_STR, CoreError, core_compatible_kinds, essential_index, essential_len, get, kind, kind_str
+from .btfutil import KIND_STR, CoreError, core_compatible_kinds, essential_len, essential_matches, get, kind, kind_str
 from .calc import RelocResult, calc_relo
 from .match import spec_match
 from .patch import Patcher
@@ -123,7 +123,7 @@ def find_candidates(local: Spec, local_id: int, target: Spec, log) -> list[Candi
         if depth and out:
             break
         where = "vmlinux" if depth == 0 else _module_name(layer)
-        for tid, tk, name in essential_index(layer).get(lname[:n], []):
+        for tid, tk, name in essential_matches(layer, lname[:n]):
             if not core_compatible_kinds(tk, lk):
                 continue
             log(f"CO-RE relocating [{local_id}] {KIND_STR[lk]} {lname}: found target candidate [{tid}] "

@@ -1,5 +1,1 @@
-"""ELF objects: the sections btfmeta reads from BPF objects and vmlinux images."""
-
-from .sections import ELF_MAGIC, read_section
-
-__all__ = ["ELF_MAGIC", "read_section"]
+"""BPF objects: programs, ``.BTF.ext``, instructions, and which instructions can run."""

@@ -3,19 +3,20 @@ symbol), its ``.BTF`` and ``.BTF.ext``; patched bytes are written back in place.
 
 from __future__ import annotations
 
-import io
+import struct
 from dataclasses import dataclass, field
 
-from elftools.elf.elffile import ELFFile
-
+from ..btf.elfsection import ELF_MAGIC, SHT_NOBITS, contents, read_elf
 from ..btf.spec import Spec
 from ..errors import ELFFormatError
 from .btfext import BtfExt, parse_btf_ext
 from .insn import INSN_SIZE
-from .sections import ELF_MAGIC, check_in_file, elf_errors
 
 EM_BPF = 247
+SHT_PROGBITS = 1
 SHF_EXECINSTR = 0x4
+STT_FUNC = 2
+_SYMBOL = {True: ("IBBHQQ", 24), False: ("IIIBBH", 16)}  # Elf64_Sym / Elf32_Sym, by ELF class
 
 
 @dataclass
@@ -50,57 +51,46 @@ class BpfObject:
 
     @classmethod
     def parse(cls, data: bytes, *, path: str | None = None) -> BpfObject:
-        with elf_errors(path):
-            return cls._parse(data, path)
-
-    @classmethod
-    def _parse(cls, data: bytes, path: str | None) -> BpfObject:
         if data[:4] != ELF_MAGIC:
             raise ELFFormatError("not an ELF file", path=path, offset=0)
-        elf = ELFFile(io.BytesIO(data))
-        if elf["e_machine"] not in ("EM_BPF", EM_BPF):
-            raise ELFFormatError(f"not a BPF object (machine {elf['e_machine']})", path=path)
-        big = elf.little_endian is False
+        elf = read_elf(data, path=path)
+        if elf.machine != EM_BPF:
+            raise ELFFormatError(f"not a BPF object (machine {elf.machine})", path=path)
         sections: dict[str, CodeSection] = {}
         by_index: dict[int, CodeSection] = {}
         btf_data = ext_data = None
         ext_range = None
         license_ = None
-        for idx, sec in enumerate(elf.iter_sections()):
-            name = sec.name
-            off, size = sec["sh_offset"], sec["sh_size"]
-            if sec["sh_type"] != "SHT_NOBITS":
-                check_in_file(data, name, off, size, path)
+        for sec in elf.sections:
+            name, off, size = sec.name, sec.offset, sec.size
+            body = contents(data, name, off, size, path) if sec.type != SHT_NOBITS else b""
             if name == ".BTF":
-                btf_data = data[off:off + size]
+                btf_data = body
             elif name == ".BTF.ext":
-                ext_data = data[off:off + size]
+                ext_data = body
                 ext_range = (off, size)
             elif name == "license":
-                license_ = data[off:off + size].split(b"\0", 1)[0].decode("utf-8", "replace")
-            elif sec["sh_type"] == "SHT_PROGBITS" and sec["sh_flags"] & SHF_EXECINSTR and size:
+                license_ = body.split(b"\0", 1)[0].decode("utf-8", "replace")
+            elif sec.type == SHT_PROGBITS and sec.flags & SHF_EXECINSTR and size:
                 if size % INSN_SIZE:
                     raise ELFFormatError(f"code section {name} size {size} is not a multiple of 8",
                                          path=path, offset=off)
-                cs = CodeSection(name, idx, off, bytearray(data[off:off + size]))
-                sections[name] = by_index[idx] = cs
+                cs = CodeSection(name, sec.index, off, bytearray(body))
+                sections[name] = by_index[sec.index] = cs
         if btf_data is None:
             raise ELFFormatError("object has no .BTF section", path=path)
-        symtab = elf.get_section_by_name(".symtab")
-        if symtab is not None:
-            for sym in symtab.iter_symbols():
-                if sym["st_info"]["type"] != "STT_FUNC" or sym["st_shndx"] not in by_index:
-                    continue
-                cs = by_index[sym["st_shndx"]]
-                value, size = sym["st_value"], sym["st_size"]
-                if value % INSN_SIZE or size % INSN_SIZE or value + size > len(cs.data):
-                    raise ELFFormatError(f"function {sym.name} lies outside section {cs.name}", path=path)
-                cs.programs.append(Program(sym.name, cs.name, value // INSN_SIZE, size // INSN_SIZE))
+        for name, shndx, value, size in _functions(data, elf, path):
+            cs = by_index.get(shndx)
+            if cs is None:
+                continue
+            if value % INSN_SIZE or size % INSN_SIZE or value + size > len(cs.data):
+                raise ELFFormatError(f"function {name} lies outside section {cs.name}", path=path)
+            cs.programs.append(Program(name, cs.name, value // INSN_SIZE, size // INSN_SIZE))
         for cs in sections.values():
             cs.programs.sort(key=lambda p: p.start)
         btf = Spec.parse(btf_data, path=f"{path or '<object>'}(.BTF)")
         ext = parse_btf_ext(ext_data, path=path) if ext_data else None
-        return cls(data, path, big, sections, btf, ext, ext_range, license_)
+        return cls(data, path, elf.big_endian, sections, btf, ext, ext_range, license_)
 
     def program_at(self, section: str, index: int) -> Program | None:
         cs = self.sections.get(section)
@@ -121,3 +111,29 @@ class BpfObject:
             assert len(btf_ext) == size
             out[off:off + size] = btf_ext
         return bytes(out)
+
+
+def _functions(data: bytes, elf, path: str | None):
+    """(name, section index, value, size) of each STT_FUNC symbol in ``.symtab``."""
+    symtab = elf.by_name(".symtab")
+    if symtab is None:
+        return
+    fmt, entsize = _SYMBOL[elf.elf64]
+    fmt = (">" if elf.big_endian else "<") + fmt
+    table = contents(data, ".symtab", symtab.offset, symtab.size, path)
+    if symtab.link >= len(elf.sections):
+        raise ELFFormatError(f"malformed ELF: .symtab links to section {symtab.link}", path=path)
+    strtab = elf.sections[symtab.link]
+    names = contents(data, strtab.name, strtab.offset, strtab.size, path)
+    for at in range(0, len(table) - entsize + 1, entsize):
+        fields = struct.unpack_from(fmt, table, at)
+        if elf.elf64:
+            st_name, st_info, _, shndx, value, size = fields
+        else:
+            st_name, value, size, st_info, _, shndx = fields
+        if st_info & 0xF != STT_FUNC:
+            continue
+        end = names.find(b"\0", st_name)
+        if st_name >= len(names) or end < 0:
+            raise ELFFormatError(f"malformed ELF: symbol name offset {st_name} out of range", path=path)
+        yield names[st_name:end].decode("utf-8", "surrogateescape"), shndx, value, size
