@@ -1,27 +1,29 @@
 """btfmeta: NIC metadata layouts as BTF, and CO-RE relocation against them.
 
 The library API a loader imports; the ``btfmeta`` command is a thin shell over it.
+Names are loaded on first use, so ``import btfmeta`` costs nothing a caller does not use.
 """
 
-from .btf import Kind, Spec, load_spec, load_with_base, types
-from .errors import (
-    BTFFormatError,
-    BtfmetaError,
-    ELFFormatError,
-    IncompatibleError,
-    TypeLookupError,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BTFFormatError",
-    "BtfmetaError",
-    "ELFFormatError",
-    "IncompatibleError",
-    "Kind",
-    "Spec",
-    "TypeLookupError",
-    "load_spec",
-    "load_with_base",
-    "types",
-]
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "BTFFormatError": ".errors", "BtfmetaError": ".errors", "ELFFormatError": ".errors",
+    "IncompatibleError": ".errors", "TypeLookupError": ".errors",
+    "Kind": ".btf.kinds", "Spec": ".btf.spec", "load_spec": ".btf.load", "load_with_base": ".btf.load",
+    "types": ".btf",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'btfmeta' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -14,15 +14,25 @@ import sys
 
 import click
 
-from .btf import load_spec, load_with_base
-from .btf.kernel import SYSFS_BTF, module_btf, nic_driver_module
+from . import __version__
 from .cfront.errors import CSyntaxError
 from .errors import BtfmetaError
 from .fileio import read_bytes, write_output
-from .render import bpftool
 
-# Each command imports what only it needs (the C front end, CO-RE, jinja2) when it runs,
-# so that `btfmeta btf dump` does not pay for loading the grammar machinery.
+# Each command imports what only it needs (the BTF model, the C front end, CO-RE, jinja2)
+# when it runs, so that `btfmeta --version` or `btf dump` pay only for what they use.
+
+
+def load_spec(path, **kw):
+    from .btf.load import load_spec as load
+
+    return load(path, **kw)
+
+
+def load_with_base(path, base=None):
+    from .btf.load import load_with_base as load
+
+    return load(path, base)
 
 
 def _out(text: str) -> None:
@@ -30,7 +40,7 @@ def _out(text: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="btfmeta")
+@click.version_option(version=__version__, prog_name="btfmeta")
 def cli() -> None:
     """Compile NIC metadata layouts to BTF and relocate BPF programs against them."""
 
@@ -53,6 +63,7 @@ _base_option = click.option("--base", "-B", "base", type=_PATH,
               help="Dump only this type: an id, a name, or 'struct NAME'.")
 def btf_dump(file: str, base: str | None, fmt: str, selector: str | None) -> None:
     """Dump FILE's types as `bpftool btf dump file FILE [format c]` does (-j for json)."""
+    from .render import bpftool
     from .render.c_dump import dump_c
 
     spec = load_with_base(file, base)
@@ -105,6 +116,8 @@ def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include
 
 def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str | None):
     """The target BTF from --btf/--base, --module NAME, or --nic IFACE (its driver's BTF)."""
+    from .btf.kernel import SYSFS_BTF, module_btf, nic_driver_module
+
     if len([x for x in (btf, module, nic) if x]) != 1:
         raise click.UsageError("give exactly one of --btf, --module, --nic")
     if nic:

@@ -415,3 +415,70 @@ def test_deeply_nested_conditionals_take_linear_time(tmp_path):
     depth = 20_000
     r = _bounded_compile(tmp_path, "#if 1\n" * depth + "struct s { int a; };\n" + "#endif\n" * depth, timeout=30)
     assert r.returncode == 0, r.stderr
+
+
+# -- the per-user BTF index cache (issue 12) is checked before it is used ------------------
+
+def _load_vmlinux(shared_btf: Path, cache_home: Path) -> subprocess.CompletedProcess:
+    code = ("import sys; from btfmeta import load_spec; s = load_spec(sys.argv[1]);"
+            "print(s._from_cache, s.type_by_id(s.find('sk_buff')).size)")
+    return subprocess.run([sys.executable, "-c", code, str(shared_btf / "vmlinux.btf")], capture_output=True,
+                          text=True, env={**os.environ, "XDG_CACHE_HOME": str(cache_home)}, cwd=REPO)
+
+
+def test_index_cache_is_used_only_when_private_and_intact(tmp_path, shared_btf):
+    cache = tmp_path / "cache"
+    first = _load_vmlinux(shared_btf, cache)
+    assert first.stdout.split() == ["False", "232"], first.stderr
+    folder = cache / "btfmeta" / "btf-index"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    (idx,) = folder.iterdir()
+    assert stat.S_IMODE(idx.stat().st_mode) == 0o600
+    assert _load_vmlinux(shared_btf, cache).stdout.split() == ["True", "232"]
+    good = idx.read_bytes()
+    for damage in (lambda b: b[:-1] + bytes([b[-1] ^ 1]),  # checksum
+                   lambda b: b[:100] + bytes([b[100] ^ 1]) + b[101:],  # an offset
+                   lambda b: b[:50]):  # truncated
+        idx.write_bytes(damage(good))
+        assert _load_vmlinux(shared_btf, cache).stdout.split() == ["False", "232"]  # ignored, rebuilt
+        assert idx.read_bytes() == good
+    idx.chmod(0o666)  # writable by others: not trusted
+    assert _load_vmlinux(shared_btf, cache).stdout.split()[0] == "False"
+    idx.unlink()
+    victim = tmp_path / "victim"
+    victim.write_bytes(good)
+    idx.symlink_to(victim)  # a symlink: not followed
+    assert _load_vmlinux(shared_btf, cache).stdout.split()[0] == "False"
+    folder.chmod(0o755)  # a directory others can read: not used
+    idx.unlink()
+    assert _load_vmlinux(shared_btf, cache).stdout.split()[0] == "False"
+    assert not idx.exists()
+    off = _load_vmlinux(shared_btf, tmp_path / "other")
+    assert off.returncode == 0
+    nocache = subprocess.run([sys.executable, "-c", "from btfmeta import load_spec; import sys; "
+                              "print(load_spec(sys.argv[1])._from_cache)", str(shared_btf / "vmlinux.btf")],
+                             capture_output=True, text=True, cwd=REPO,
+                             env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "other"), "BTFMETA_NO_CACHE": "1"})
+    assert nocache.stdout.strip() == "False"
+
+
+def test_a_forged_index_is_caught_when_a_record_is_read(tmp_path, shared_btf):
+    """Even a well-formed cache file with the right key and checksum but wrong offsets
+    (someone who can write the private directory) gives a positioned error, not garbage."""
+    import hashlib
+
+    from btfmeta.btf import indexcache
+
+    cache = tmp_path / "cache"
+    _load_vmlinux(shared_btf, cache)
+    (idx,) = (cache / "btfmeta" / "btf-index").iterdir()
+    blob = idx.read_bytes()
+    head = indexcache._HEAD.size
+    body = bytearray(blob[:-32])
+    body[head + 4 * 1000:head + 4 * 1001] = (int.from_bytes(body[head + 4 * 1000:head + 4004], "little") + 1)\
+        .to_bytes(4, "little")
+    idx.write_bytes(bytes(body) + hashlib.sha256(bytes(body)).digest())
+    code = ("import sys; from btfmeta import load_spec; s = load_spec(sys.argv[1]); s.type_by_id(1000)")
+    r = subprocess.run([sys.executable, "-c", code, str(shared_btf / "vmlinux.btf")], capture_output=True, text=True,
+                       env={**os.environ, "XDG_CACHE_HOME": str(cache)}, cwd=REPO)
+    assert r.returncode != 0 and ("index cache does not match" in r.stderr or "BTF type [" in r.stderr), r.stderr

@@ -1,8 +1,21 @@
-"""BTF: the type model, a lazy reader and a byte-exact writer."""
+"""BTF: the type model, a lazy reader, a byte-exact writer, and the queries on them.
 
-from . import types
-from .kinds import Kind
-from .load import load_spec, load_with_base
-from .spec import Spec
+Names are loaded on first use (``btfmeta.btf.kernel`` alone loads no type model)."""
 
-__all__ = ["Kind", "Spec", "load_spec", "load_with_base", "types"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {"Kind": ".kinds", "Spec": ".spec", "load_spec": ".load", "load_with_base": ".load", "types": ".types"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'btfmeta.btf' has no attribute {name!r}")
+    value = importlib.import_module(module, __name__)
+    value = value if name == "types" else getattr(value, name)
+    globals()[name] = value
+    return value

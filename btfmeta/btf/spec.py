@@ -8,12 +8,14 @@ comes out byte for byte as it went in.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import BTFFormatError, TypeLookupError
+from . import indexcache
 from . import types as T
 from .codec import decode, encode
 from .kinds import FIXED_WORDS, HEADER_LEN, MAGIC, MAX_KIND, ORDER_BY_MAGIC, VLEN_WORDS, Kind
@@ -44,6 +46,7 @@ class Spec:
         self._keep_strings = False
         self._memo: dict[str, dict] = {}
         self._names_blob: bytes | None = None
+        self._from_cache = False
         self._edited: set[int] = set()  # indexes of parsed records replaced since
         self.path: str | None = None
 
@@ -103,7 +106,7 @@ class Spec:
         if order != _NATIVE:
             words.byteswap()
         self._words = words
-        self._offsets = self._index(words)
+        self._offsets = self._cached_index(data, words)
         self._types = [None] * len(self._offsets)
         self._keep_strings = True
 
@@ -119,6 +122,20 @@ class Spec:
                 raise self._fail("malformed BTF string section: it does not start with the empty "
                                  "string; is this split BTF given without its base (--base)?", pos)
         self.strings = StringTable(data, base=self.base.strings if split else None)
+
+    def _cached_index(self, data: memoryview, words: array) -> list[int] | array:
+        """Record offsets from the per-user cache when this BTF is large and was indexed
+        before (``indexcache``), else by walking the records (and kept for next time)."""
+        if len(words) < 3 * indexcache.MIN_RECORDS or not indexcache.enabled():
+            return self._index(words)
+        digest = hashlib.sha256(data).digest()
+        offsets = indexcache.load(digest, len(words) // 3)
+        if offsets is not None:
+            self._from_cache = True
+            return offsets
+        offsets = self._index(words)
+        indexcache.store(digest, offsets)
+        return offsets
 
     def _index(self, w: array) -> list[int]:
         """Word offset of every record; the only full pass made when opening."""
@@ -203,6 +220,8 @@ class Spec:
         except _BadString as exc:
             raise self._fail(f"BTF type [{tid}]: invalid string offset {exc.args[0]}",
                              self._types_pos + 4 * p) from None
+        if self._from_cache:
+            self._check_cached_record(i, p)
         cnt = self.type_cnt
         for ref in T.referenced_ids(t):
             if ref >= cnt:
@@ -210,6 +229,14 @@ class Spec:
                                  f"(type count {cnt})", self._types_pos + 4 * p)
         self._types[i] = t
         return t
+
+    def _check_cached_record(self, i: int, p: int) -> None:
+        """A cached offset must lead to the next one as the record's own kind and vlen say."""
+        info = self._words[p + 1]
+        end = p + 3 + FIXED_WORDS[(info >> 24) & 0x1F] + (info & 0xFFFF) * VLEN_WORDS[(info >> 24) & 0x1F]
+        if end != (self._offsets[i + 1] if i + 1 < len(self._offsets) else len(self._words)):
+            raise self._fail(f"BTF type [{self.start_id + i}]: the index cache does not match this BTF "
+                             f"(remove {indexcache.directory()})", self._types_pos + 4 * p)
 
     def kind_of(self, tid: int) -> Kind:
         """Kind of a type without decoding it (cheap on a lazily read base)."""
