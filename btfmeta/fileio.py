@@ -14,13 +14,11 @@ when complete, so that even SIGKILL leaves no temporary file behind.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import functools
 import os
 import stat
 import sys
-import tempfile
 
 from .errors import BtfmetaError
 
@@ -74,8 +72,13 @@ def _read_bounded(fd: int, name: str, limit: int, *, close: bool) -> bytes:
         if stat.S_ISREG(st.st_mode) and st.st_size > limit:
             raise BtfmetaError(f"larger than the input limit ({st.st_size} > {limit} bytes; BTFMETA_MAX_INPUT)",
                                path=name)
-        chunks = []
-        total = 0
+        if stat.S_ISREG(st.st_mode):  # one read of the known size (and one more to see the end)
+            data = os.read(fd, st.st_size)
+            if len(data) == st.st_size and not os.read(fd, 1):
+                return data
+            chunks, total = [data], len(data)
+        else:
+            chunks, total = [], 0
         while True:
             chunk = os.read(fd, _CHUNK)
             if not chunk:
@@ -142,6 +145,8 @@ def _replace(target: str, data: bytes, st: os.stat_result | None) -> None:
                 return
         finally:
             os.close(fd)
+    import tempfile  # only where the filesystem has no O_TMPFILE
+
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", dir=directory)
     try:
         _prepare(fd, data, mode, st)
@@ -184,7 +189,7 @@ def _linkat(fd: int, dest: str) -> bool:
     libc = _libc()
     if libc is not None and libc.linkat(fd, b"", _AT_FDCWD, os.fsencode(dest), _AT_EMPTY_PATH) == 0:
         return True
-    if libc is not None and ctypes.get_errno() == errno.EEXIST:
+    if libc is not None and libc.errno() == errno.EEXIST:
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), dest)
     try:
         os.link(f"/proc/self/fd/{fd}", dest, follow_symlinks=True)
@@ -224,11 +229,24 @@ _AT_FDCWD = -100
 _AT_EMPTY_PATH = 0x1000
 
 
+class _Libc:
+    """linkat(2) through ctypes, loaded on the first write that needs it."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        self._ctypes = ctypes
+        self._lib = ctypes.CDLL(None, use_errno=True)
+        self.linkat = self._lib.linkat
+        self.linkat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+
+    def errno(self) -> int:
+        return self._ctypes.get_errno()
+
+
 @functools.cache
-def _libc():
+def _libc() -> _Libc | None:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.linkat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        return libc
+        return _Libc()
     except (OSError, AttributeError):
         return None

@@ -37,36 +37,27 @@ class _Matcher:
         self.own = own
         self.base = base
         self.map: dict[int, int] = {}
-        self._ref_index: dict[tuple, int] | None = None
-        self._int_index: dict[tuple, list[int]] | None = None
+        self._ints: dict[tuple, list[int]] | None = None
 
-    # -- indexes over the base, built on first use ------------------------------------------
+    # -- base lookups, through the base's record columns (no type decoded but the answers) ---
 
-    def ref_index(self) -> dict[tuple, int]:
-        """(kind, name, target) -> first base id for PTR/modifiers/TYPE_TAG; (ARRAY, elem, nelems)."""
-        if self._ref_index is None:
-            idx: dict[tuple, int] = {}
-            b = self.base
-            for tid in b.own_ids():
-                kind = b.kind_of(tid)
-                if kind in _REF_KINDS:
-                    t = b.type_by_id(tid)
-                    idx.setdefault((kind, t.name, t.type), tid)
-                elif kind == Kind.ARRAY:
-                    t = b.type_by_id(tid)
-                    idx.setdefault((kind, t.type, t.nelems), tid)
-            self._ref_index = idx
-        return self._ref_index
+    def first_referring(self, kind: Kind, name: str, target: int) -> int | None:
+        """The first base PTR/modifier/TYPE_TAG of ``kind`` and ``name`` on ``target``."""
+        b = self.base
+        return next((tid for tid in b.own_referring(kind, target) if b.type_by_id(tid).name == name), None)
 
-    def int_index(self) -> dict[tuple, list[int]]:
-        if self._int_index is None:
-            idx: dict[tuple, list[int]] = {}
-            b = self.base
-            for tid in b.own_ids():
-                if b.kind_of(tid) == Kind.INT:
-                    idx.setdefault(int_name_key(b.type_by_id(tid).name), []).append(tid)
-            self._int_index = idx
-        return self._int_index
+    def first_array(self, elem: int, nelems: int) -> int | None:
+        b = self.base
+        return next((tid for tid in b.own_of_kind(Kind.ARRAY)
+                     if b.type_by_id(tid).type == elem and b.type_by_id(tid).nelems == nelems), None)
+
+    def ints(self) -> dict[tuple, list[int]]:
+        """Base INTs by C specifier set (a few dozen in a vmlinux)."""
+        if self._ints is None:
+            self._ints = {}
+            for tid in self.base.own_of_kind(Kind.INT):
+                self._ints.setdefault(int_name_key(self.base.type_by_id(tid).name), []).append(tid)
+        return self._ints
 
     # -- matching ---------------------------------------------------------------------------
 
@@ -81,13 +72,13 @@ class _Matcher:
         if isinstance(t, (T.Ptr, T.Const, T.Volatile, T.Restrict, T.TypeTag)):
             target = self.resolve(t.type)
             if target is not None:
-                found = self.ref_index().get((t.kind, t.name, target))
+                found = self.first_referring(t.kind, t.name, target)
         elif isinstance(t, T.Array):
             elem = self.resolve(t.type)
             if elem is not None:
-                found = self.ref_index().get((Kind.ARRAY, elem, t.nelems))
+                found = self.first_array(elem, t.nelems)
         elif isinstance(t, T.Int):
-            found = self._first_equal(oid, self.int_index().get(int_name_key(t.name), []))
+            found = self._first_equal(oid, self.ints().get(int_name_key(t.name), []))
         elif t.name and isinstance(t, (T.Struct, T.Union, T.Enum, T.Enum64, T.Typedef, T.Float, T.Fwd)):
             kinds = {t.kind}
             if isinstance(t, T.Fwd):

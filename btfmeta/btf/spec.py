@@ -24,6 +24,9 @@ from .strings import StringSet, StringTable
 _NATIVE = sys.byteorder
 
 
+_KINDS = (None, *Kind, *(None,) * (31 - len(Kind)))  # kind number (5 bits) -> Kind, without the enum's call
+
+
 class _BadString(Exception):
     """A string offset out of range, reported with its type by ``Spec._decode``."""
 
@@ -45,7 +48,7 @@ class Spec:
         self._layout = b""
         self._keep_strings = False
         self._memo: dict[str, dict] = {}
-        self._names_blob: bytes | None = None
+        self._columns: dict[str, bytes] = {}  # per-record words and kinds, for searches (``_column``)
         self._from_cache = False
         self._edited: set[int] = set()  # indexes of parsed records replaced since
         self.path: str | None = None
@@ -129,12 +132,15 @@ class Spec:
         if len(words) < 3 * indexcache.MIN_RECORDS or not indexcache.enabled():
             return self._index(words)
         digest = hashlib.sha256(data).digest()
-        offsets = indexcache.load(digest, len(words) // 3)
-        if offsets is not None:
+        cached = indexcache.load(digest, len(words) // 3)
+        if cached is not None:
             self._from_cache = True
+            offsets, columns = cached
+            self._columns = dict(zip(("names", "types", "kinds"), columns, strict=True))
             return offsets
         offsets = self._index(words)
-        indexcache.store(digest, offsets)
+        self._offsets = offsets
+        indexcache.store(digest, offsets, [self._column(c) for c in ("names", "types", "kinds")])
         return offsets
 
     def _index(self, w: array) -> list[int]:
@@ -248,7 +254,7 @@ class Spec:
         t = self._types[i]
         if t is not None:
             return t.kind
-        return Kind((self._words[self._offsets[i] + 1] >> 24) & 0x1F)
+        return _KINDS[(self._words[self._offsets[i] + 1] >> 24) & 0x1F]
 
     def find_by_name(self, name: str, kind: Kind | None = None) -> list[int]:
         """Ids of all types named ``name`` (of ``kind`` if given), base first, ascending."""
@@ -262,27 +268,61 @@ class Spec:
         """Own ids, ascending, of the records whose name is at one of the string ``offsets``
         (found without decoding: a C-speed search of the name words), and of the types added
         or replaced since parsing whose name satisfies ``match``."""
-        out = []
-        if self._offsets and offsets:
-            blob = self._record_names()
-            for off in offsets:
-                needle = struct.pack("=I", off)
-                p = blob.find(needle)
-                while p >= 0:
-                    if not p & 3 and (p >> 2) not in self._edited:
-                        out.append(p >> 2)
-                    p = blob.find(needle, p + 1)
-        out += [i for i in self._edited if match(self._types[i].name)]
-        out += [i for i in range(len(self._offsets), len(self._types)) if match(self._types[i].name)]
-        start = self.start_id
-        return sorted(start + i for i in set(out))
+        found = [i for off in offsets for i in self._search("names", off)]
+        return self._with_edits(found, lambda t: match(t.name))
 
-    def _record_names(self) -> bytes:
-        """The name offset of every parsed record, as native 32-bit words."""
-        if self._names_blob is None:
-            w = self._words
-            self._names_blob = array("I", [w[p] for p in self._offsets]).tobytes()
-        return self._names_blob
+    def own_referring(self, kind: Kind, target: int) -> list[int]:
+        """Own ids, ascending, of the ``kind`` types whose ``type`` field is ``target``
+        (pointers, modifiers, typedefs), found without decoding."""
+        kinds = self._column("kinds") if self._offsets else b""
+        found = [i for i in self._search("types", target) if kinds[i] == kind]
+        return self._with_edits(found, lambda t: t.kind == kind and t.type == target)
+
+    def own_of_kind(self, kind: Kind) -> list[int]:
+        """Own ids, ascending, of every type of ``kind``."""
+        found = []
+        if self._offsets:
+            kinds, k = self._column("kinds"), bytes([kind])
+            p = kinds.find(k)
+            while p >= 0:
+                found.append(p)
+                p = kinds.find(k, p + 1)
+        return self._with_edits(found, lambda t: t.kind == kind)
+
+    def _search(self, column: str, value: int) -> list[int]:
+        """Record indexes whose ``column`` word is ``value``."""
+        if not self._offsets:
+            return []
+        blob, needle, out = self._column(column), struct.pack("=I", value), []
+        p = blob.find(needle)
+        while p >= 0:
+            if not p & 3:
+                out.append(p >> 2)
+            p = blob.find(needle, p + 1)
+        return out
+
+    def _with_edits(self, found: list[int], match: Callable[[T.Type], bool]) -> list[int]:
+        """Found record indexes, less the replaced ones, plus the types added or replaced
+        since parsing that ``match``; as ascending ids."""
+        out = {i for i in found if i not in self._edited}
+        out.update(i for i in self._edited if match(self._types[i]))
+        out.update(i for i in range(len(self._offsets), len(self._types)) if match(self._types[i]))
+        start = self.start_id
+        return sorted(start + i for i in out)
+
+    def _column(self, which: str) -> bytes:
+        """Per parsed record: its name offset ("names") or type word ("types") as native
+        32-bit words, or its kind ("kinds") as one byte."""
+        blob = self._columns.get(which)
+        if blob is None:
+            w, offsets = self._words, self._offsets
+            if which == "kinds":
+                blob = bytes((w[p + 1] >> 24) & 0x1F for p in offsets)
+            else:
+                at = 0 if which == "names" else 2
+                blob = array("I", [w[p + at] for p in offsets]).tobytes()
+            self._columns[which] = blob
+        return blob
 
     def find(self, name: str, kind: Kind | None = None) -> int:
         """The single id named ``name``; error when there is none."""
