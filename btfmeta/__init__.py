@@ -16,6 +16,7 @@ _EXPORTS = {
     "IncompatibleError": ".errors", "TypeLookupError": ".errors",
     "Kind": ".btf.kinds", "Spec": ".btf.spec", "load_spec": ".btf.load", "load_with_base": ".btf.load",
     "types": ".btf",
+    "Target": ".loader", "watch": ".loader",
 }
 __all__ = sorted(_EXPORTS)
 

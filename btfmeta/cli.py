@@ -139,14 +139,26 @@ def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str 
 @click.option("-o", "--output", required=True, type=_PATH, help="Patched object to write.")
 @click.option("--report", "report", type=_PATH,
               help="Write a JSON report of every relocation to FILE ('-': stdout).")
+@click.option("--watch", is_flag=True,
+              help="Keep OUTPUT relocated against the target's current BTF (polling it) until SIGINT/SIGTERM.")
+@click.option("--exec", "exec_cmd", metavar="'CMD {out}'", help="With --watch: run CMD after each new OUTPUT.")
+@click.option("--interval", type=click.FloatRange(0.01), default=1.0, show_default=True,
+              help="With --watch: seconds between polls.")
+@click.option("--remove-on-refusal", is_flag=True, help="With --watch: remove OUTPUT when a program is refused.")
 def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None, nic: str | None, output: str,
-                 report: str | None) -> None:
+                 report: str | None, watch: bool, exec_cmd: str | None, interval: float,
+                 remove_on_refusal: bool) -> None:
     """Apply OBJ's CO-RE relocations against a target BTF, as libbpf 1.1.2 would, and write
     the patched object (applied records removed from .BTF.ext)."""
     from .relocate import RelocationError, relocate_object, report_json
 
     if output == "-" and report == "-":
         raise click.UsageError("-o - and --report - both want standard output")
+    if watch:
+        raise click.exceptions.Exit(_watch(obj, btf, base, module, nic, output, exec_cmd, interval,
+                                           remove_on_refusal, report))
+    if exec_cmd or remove_on_refusal:
+        raise click.UsageError("--exec and --remove-on-refusal go with --watch")
     target, target_name = _target_btf(btf, base, module, nic)
     try:
         result = relocate_object(read_bytes(obj), target, path=obj)
@@ -161,6 +173,24 @@ def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None
 
 def _json(doc: dict) -> str:
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _watch(obj: str, btf: str | None, base: str | None, module: str | None, nic: str | None, output: str,
+           exec_cmd: str | None, interval: float, remove_on_refusal: bool, report: str | None) -> int:
+    from .btf.kernel import check_interface_name
+    from .commands import watch
+    from .elf.bpfobj import BpfObject
+    from .loader import Files, Module, Nic
+
+    if len([x for x in (btf, module, nic) if x]) != 1:
+        raise click.UsageError("give exactly one of --btf, --module, --nic")
+    if output == "-" or report:
+        raise click.UsageError("--watch writes OUTPUT as a file, and no --report")
+    data = read_bytes(obj)
+    BpfObject.parse(data, path=obj)  # bad input is refused before watching
+    source = Files(btf, base) if btf else Module(module) if module else Nic(check_interface_name(nic))
+    return watch.run(source, obj, data, output, exec_cmd=exec_cmd, interval=interval,
+                     remove_on_refusal=remove_on_refusal, log=lambda line: click.echo(line, err=True))
 
 
 def _write_report(dest: str, doc: dict) -> None:

@@ -5,12 +5,13 @@ reachable -- then the kernel verifier would refuse the program."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..btf.spec import Spec
 from ..core.driver import RelocationError, RelocationRecord
-from ..core.object import relocate_object
+from ..core.object import Relocated, relocate_object
 from ..elf.bpfobj import BpfObject
 from ..elf.insn import decode
 from ..elf.reach import is_poison, reachable
@@ -45,14 +46,24 @@ class TargetResult:
 def check_target(obj_bytes: bytes, programs: list[str], target: Spec, name: str, *,
                  path: str | None = None) -> TargetResult:
     """One column of the matrix; ``programs`` names the object's functions."""
-    res = TargetResult(name)
+    return evaluate(obj_bytes, programs, lambda data: relocate_object(data, target, path=path), name, path=path)[1]
+
+
+def evaluate(obj_bytes: bytes, programs: list[str], relocate: Callable[[bytes], Relocated], name: str, *,
+             path: str | None = None) -> tuple[Relocated | None, TargetResult]:
+    """Relocate with ``relocate`` and judge: the relocated object (None if libbpf would
+    refuse to relocate it) and the verdicts."""
     try:
-        relocated = relocate_object(obj_bytes, target, path=path)
+        relocated = relocate(obj_bytes)
     except RelocationError as exc:
-        res.error = str(exc)
-        res.programs = dict.fromkeys(programs, ERROR)
-        res.relocations = [Checked(r) for r in exc.records]
-        return res
+        return None, TargetResult(name, str(exc), dict.fromkeys(programs, ERROR), [Checked(r) for r in exc.records])
+    return relocated, judge(relocated, programs, name, path=path)
+
+
+def judge(relocated: Relocated, programs: list[str], name: str, *, path: str | None = None) -> TargetResult:
+    """The verdicts for one relocated object: a poisoned instruction the program can reach
+    makes it refused, one it cannot reach (behind a constant guard) makes it guarded."""
+    res = TargetResult(name)
     obj = BpfObject.parse(relocated.data, path=path)
     live: dict[tuple[str, int], bool] = {}
     for cs in obj.sections.values():
@@ -76,9 +87,13 @@ def check_target(obj_bytes: bytes, programs: list[str], target: Spec, name: str,
     return res
 
 
+def program_names(obj_bytes: bytes, *, path: str | None = None) -> list[str]:
+    obj = BpfObject.parse(obj_bytes, path=path)
+    return [p.name for cs in obj.sections.values() for p in cs.programs]
+
+
 def check(obj_bytes: bytes, targets: list[tuple[str, Spec]], *, path: str | None = None) -> list[TargetResult]:
-    obj = BpfObject.parse(obj_bytes, path=path)  # read once, for the program names
-    programs = [p.name for cs in obj.sections.values() for p in cs.programs]
+    programs = program_names(obj_bytes, path=path)  # read once
     return [check_target(obj_bytes, programs, spec, name, path=path) for name, spec in targets]
 
 
