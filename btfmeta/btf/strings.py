@@ -24,6 +24,7 @@ class StringTable:
         self.start = base.end if base is not None else 0
         self._cache: dict[int, str] = {0: ""}
         self._first: dict[bytes, int] | None = None
+        self._searches: dict[tuple[str, str], object] = {}  # the string sections never change
 
     @property
     def end(self) -> int:
@@ -59,6 +60,12 @@ class StringTable:
 
     def offsets_of(self, s: str) -> set[int]:
         """Every logical offset (base included) whose string equals ``s``."""
+        hit = self._searches.get(("=", s))
+        if hit is None:
+            hit = self._searches[("=", s)] = frozenset(self._offsets_of(s))
+        return set(hit)
+
+    def _offsets_of(self, s: str) -> set[int]:
         found = self.base.offsets_of(s) if self.base is not None else set()
         needle = encode_str(s) + b"\0"
         pos = self.data.find(needle)
@@ -70,6 +77,12 @@ class StringTable:
     def offsets_starting(self, prefix: str) -> dict[int, str]:
         """Every logical offset (base included) whose string starts with ``prefix``, and that
         string (an offset may point into the middle of a stored string: any match counts)."""
+        hit = self._searches.get(("^", prefix))
+        if hit is None:
+            hit = self._searches[("^", prefix)] = self._offsets_starting(prefix)
+        return dict(hit)
+
+    def _offsets_starting(self, prefix: str) -> dict[int, str]:
         found = self.base.offsets_starting(prefix) if self.base is not None else {}
         needle = encode_str(prefix)
         data = self.data

@@ -3,9 +3,10 @@
 A firmware update, ``ethtool`` or ``tcpdump -j`` can change the metadata layout under a
 running program: the module's BTF in ``/sys/kernel/btf`` is replaced, or the interface
 gets another driver.  sysfs raises no inotify events, so ``watch`` polls: every
-``interval`` seconds it reads the BTF (and its base) and compares a SHA-256 of the
-contents, so a rewrite with the same bytes is no change.  Reading vmlinux and a module
-and hashing them takes a few milliseconds; a change is seen within one interval.
+``interval`` seconds it stats the BTF and its base (a replaced file, or a sysfs node
+re-created when a module is loaded again, has a new inode), reads them when that changed,
+and compares a SHA-256 of the contents, so a rewrite with the same bytes is no change.
+The base (vmlinux) is parsed again only if its content changed.
 
 Each change yields one ``Event`` with an ``Outcome`` per registered object: the new
 patched bytes, or a refusal with its reasons -- never the previous, stale object.
@@ -14,6 +15,7 @@ patched bytes, or a refusal with its reasons -- never the previous, stale object
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -75,21 +77,68 @@ class Nic:
         return Module(module).paths()
 
 
-def _read(source) -> tuple[str, bytes, bytes | None] | None:
-    """(path, BTF bytes, base bytes) now, or None if the BTF is not there."""
-    btf, base = source.paths()
+def _signature(path: Path | None) -> tuple | None:
+    """What changes when a file is replaced or rewritten (a sysfs node re-created on module
+    load gets a new inode); None when the file is not there."""
+    if path is None:
+        return ()
     try:
-        data = read_bytes(btf)
-    except BtfmetaError:
-        if not btf.exists():
-            return None
-        raise
-    return str(btf), data, read_bytes(base) if base is not None else None
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def _target(path: str, data: bytes, base: bytes | None) -> Target:
-    base_spec = Spec.parse(btf_bytes(base, "base"), path="base") if base is not None else None
-    return Target(Spec.parse(btf_bytes(data, path), base=base_spec, path=path), path)
+class _Reader:
+    """Reads the source's BTF when its files' signatures change, and parses a base only
+    when its content changed (vmlinux stays put while a module's BTF comes and goes)."""
+
+    def __init__(self, source):
+        self.source = source
+        self.signature: tuple | None = None
+        self.state: tuple[str | None, str | None, tuple | None] = (None, None, None)  # digest, error, contents
+        self.base_signature: tuple | None = None
+        self.base_data: bytes | None = None
+        self.base_digest: bytes | None = None  # SHA-256 of base_data
+        self.parsed_base: bytes | None = None  # the digest base_spec was parsed from
+        self.base_spec: Spec | None = None
+
+    def poll(self) -> tuple[str | None, str | None, tuple | None]:
+        """(digest, error, (path, data, base data)) now; files are read only if their
+        signatures changed since the last poll."""
+        try:
+            btf, base = self.source.paths()
+        except BtfmetaError as exc:
+            return None, str(exc), None
+        signature = (str(btf), _signature(btf), str(base), _signature(base))
+        if signature == self.signature:
+            return self.state
+        self.signature = signature
+        if signature[1] is None:
+            self.state = (None, None, None)
+            return self.state
+        try:
+            data = read_bytes(btf)
+            if base is not None and signature[2:] != self.base_signature:
+                self.base_data, self.base_signature = read_bytes(base), signature[2:]
+                self.base_digest = hashlib.sha256(self.base_data).digest()
+        except BtfmetaError as exc:
+            self.signature = None  # try again next time
+            self.state = (None, str(exc), None)
+            return self.state
+        h = hashlib.sha256(data)
+        h.update(self.base_digest if base is not None else b"")
+        self.state = (h.hexdigest(), None, (str(btf), data, self.base_data if base is not None else None))
+        return self.state
+
+    def target(self, path: str, data: bytes, base: bytes | None) -> Target:
+        """The target for these contents; the base is parsed again only if it changed."""
+        base_spec = None
+        if base is not None:
+            if self.parsed_base != self.base_digest:
+                self.base_spec, self.parsed_base = Spec.parse(btf_bytes(base, "base"), path="base"), self.base_digest
+            base_spec = self.base_spec
+        return Target(Spec.parse(btf_bytes(data, path), base=base_spec, path=path), path)
 
 
 def watch(source, objects: dict[str, bytes], *, interval: float = 1.0,
@@ -97,38 +146,29 @@ def watch(source, objects: dict[str, bytes], *, interval: float = 1.0,
     """Events for ``source`` (``Files``, ``Module`` or ``Nic``): the first reading, then each
     change, until ``stop`` is set.  ``objects`` maps a name to an object's original bytes."""
     stop = stop or threading.Event()
+    reader = _Reader(source)
     last: str | None = _START
     while not stop.is_set():
-        try:
-            now = _read(source)
-            error = None
-        except BtfmetaError as exc:
-            now, error = None, str(exc)
-        if error is not None:
-            digest = "unreadable:" + error
-        elif now is None:
-            digest = None
-        else:
-            h = hashlib.sha256(now[1])
-            h.update(now[2] or b"")
-            digest = h.hexdigest()
-        if digest != last:
-            yield _event(source, now, digest, last, error, objects)
-            last = digest
+        digest, error, now = reader.poll()
+        key = "unreadable:" + error if error is not None else digest
+        if key != last:
+            yield _event(reader, now, digest, last, error, objects)
+            last = key
         stop.wait(interval)
 
 
-def _event(source, now, digest, last, error, objects) -> Event:
+def _event(reader: _Reader, now, digest, last, error, objects) -> Event:
     stamp = time.time()
+    where = str(reader.signature[0]) if reader.signature else ""
     if error is not None:
-        return Event(stamp, UNREADABLE, str(source.paths()[0]), None, error=error)
+        return Event(stamp, UNREADABLE, where, None, error=error)
     present_before = last not in (None, _START) and not last.startswith("unreadable:")
     if now is None:
-        return Event(stamp, DISAPPEARED if present_before else ABSENT, str(source.paths()[0]), None)
+        return Event(stamp, DISAPPEARED if present_before else ABSENT, where, None)
     change = CHANGED if present_before else APPEARED
     path, data, base = now
     try:
-        target = _target(path, data, base)
+        target = reader.target(path, data, base)
         outcomes = {name: target.load(obj, path=name) for name, obj in objects.items()}
     except BtfmetaError as exc:
         return Event(stamp, UNREADABLE, path, digest, error=str(exc))
