@@ -3,10 +3,10 @@
 A firmware update, ``ethtool`` or ``tcpdump -j`` can change the metadata layout under a
 running program: the module's BTF in ``/sys/kernel/btf`` is replaced, or the interface
 gets another driver.  sysfs raises no inotify events, so ``watch`` polls: every
-``interval`` seconds it stats the BTF and its base (a replaced file, or a sysfs node
-re-created when a module is loaded again, has a new inode), reads them when that changed,
-and compares a SHA-256 of the contents, so a rewrite with the same bytes is no change.
-The base (vmlinux) is parsed again only if its content changed.
+``interval`` seconds it reads the NIC's BTF and compares a SHA-256 of its contents (and
+of its base's), so a rewrite with the same bytes is no change.  The base (vmlinux,
+megabytes) is read again only when its stat changes, and parsed again only when its
+content did.
 
 Each change yields one ``Event`` with an ``Outcome`` per registered object: the new
 patched bytes, or a refusal with its reasons -- never the previous, stale object.
@@ -90,13 +90,12 @@ def _signature(path: Path | None) -> tuple | None:
 
 
 class _Reader:
-    """Reads the source's BTF when its files' signatures change, and parses a base only
-    when its content changed (vmlinux stays put while a module's BTF comes and goes)."""
+    """Reads the source's BTF, and parses a base only when its content changed (vmlinux
+    stays put while a module's BTF comes and goes)."""
 
     def __init__(self, source):
         self.source = source
-        self.signature: tuple | None = None
-        self.state: tuple[str | None, str | None, tuple | None] = (None, None, None)  # digest, error, contents
+        self.where = ""  # the BTF file last looked at
         self.base_signature: tuple | None = None
         self.base_data: bytes | None = None
         self.base_digest: bytes | None = None  # SHA-256 of base_data
@@ -104,32 +103,26 @@ class _Reader:
         self.base_spec: Spec | None = None
 
     def poll(self) -> tuple[str | None, str | None, tuple | None]:
-        """(digest, error, (path, data, base data)) now; files are read only if their
-        signatures changed since the last poll."""
+        """(digest, error, (path, data, base data)) now.  The NIC's BTF (small) is read and
+        hashed at every poll; its base (vmlinux, megabytes) only when its stat changed."""
         try:
             btf, base = self.source.paths()
         except BtfmetaError as exc:
             return None, str(exc), None
-        signature = (str(btf), _signature(btf), str(base), _signature(base))
-        if signature == self.signature:
-            return self.state
-        self.signature = signature
-        if signature[1] is None:
-            self.state = (None, None, None)
-            return self.state
+        self.where = str(btf)
         try:
-            data = read_bytes(btf)
-            if base is not None and signature[2:] != self.base_signature:
-                self.base_data, self.base_signature = read_bytes(base), signature[2:]
+            if base is not None and _signature(base) != self.base_signature:
+                self.base_data, self.base_signature = read_bytes(base), _signature(base)
                 self.base_digest = hashlib.sha256(self.base_data).digest()
+            data = read_bytes(btf)
         except BtfmetaError as exc:
-            self.signature = None  # try again next time
-            self.state = (None, str(exc), None)
-            return self.state
+            self.base_signature = None  # read it again next time
+            if not btf.exists():
+                return None, None, None
+            return None, str(exc), None
         h = hashlib.sha256(data)
         h.update(self.base_digest if base is not None else b"")
-        self.state = (h.hexdigest(), None, (str(btf), data, self.base_data if base is not None else None))
-        return self.state
+        return h.hexdigest(), None, (str(btf), data, self.base_data if base is not None else None)
 
     def target(self, path: str, data: bytes, base: bytes | None) -> Target:
         """The target for these contents; the base is parsed again only if it changed."""
@@ -159,7 +152,7 @@ def watch(source, objects: dict[str, bytes], *, interval: float = 1.0,
 
 def _event(reader: _Reader, now, digest, last, error, objects) -> Event:
     stamp = time.time()
-    where = str(reader.signature[0]) if reader.signature else ""
+    where = reader.where
     if error is not None:
         return Event(stamp, UNREADABLE, where, None, error=error)
     present_before = last not in (None, _START) and not last.startswith("unreadable:")
