@@ -57,7 +57,8 @@ def in_process(code: str, repeat: int) -> list[float]:
     """Milliseconds printed by ``code`` (run ``repeat`` times in fresh interpreters)."""
     values = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=tempfile.gettempdir())  # the installed btfmeta, not the source tree
         values.append([float(x) for x in out.stdout.split()])
     return [statistics.median(col) for col in zip(*values, strict=True)]
 
@@ -99,8 +100,7 @@ def main() -> int:
                 code = ("import sys; from btfmeta import load_spec; "
                         "open(sys.argv[3], 'wb').write(load_spec(sys.argv[1], base=load_spec(sys.argv[2]))"
                         ".merged().to_bytes())")
-                subprocess.run([sys.executable, "-c", code, str(split), str(vmlinux), str(merged)], check=True,
-                               cwd=REPO)
+                subprocess.run([sys.executable, "-c", code, str(split), str(vmlinux), str(merged)], check=True)
                 ref = [str(loader), str(obj), str(merged)]
             r = side_by_side([bm, "relocate", str(obj), "--btf", str(split), "--base", str(vmlinux), "-o",
                               str(tmp / "out.o")], ref, n)
