@@ -178,9 +178,8 @@ def _json(doc: dict) -> str:
 def _watch(obj: str, btf: str | None, base: str | None, module: str | None, nic: str | None, output: str,
            exec_cmd: str | None, interval: float, remove_on_refusal: bool, report: str | None) -> int:
     from .btf.kernel import check_interface_name
-    from .commands import watch
     from .elf.bpfobj import BpfObject
-    from .loader import Files, Module, Nic
+    from .loader import Files, Module, Nic, follow
 
     if len([x for x in (btf, module, nic) if x]) != 1:
         raise click.UsageError("give exactly one of --btf, --module, --nic")
@@ -189,7 +188,7 @@ def _watch(obj: str, btf: str | None, base: str | None, module: str | None, nic:
     data = read_bytes(obj)
     BpfObject.parse(data, path=obj)  # bad input is refused before watching
     source = Files(btf, base) if btf else Module(module) if module else Nic(check_interface_name(nic))
-    return watch.run(source, obj, data, output, exec_cmd=exec_cmd, interval=interval,
+    return follow.run(source, obj, data, output, exec_cmd=exec_cmd, interval=interval,
                      remove_on_refusal=remove_on_refusal, log=lambda line: click.echo(line, err=True))
 
 

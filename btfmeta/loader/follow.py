@@ -1,4 +1,4 @@
-"""``relocate --watch``: keep OUT relocated against the NIC's current BTF.
+"""``relocate --watch``: keep OUT relocated against the NIC's current BTF (the command's loop).
 
 On each change of the target BTF the object is relocated again; OUT is replaced
 atomically and ``--exec`` runs (``{out}`` in its words becomes OUT's path; no shell), or,
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..fileio import write_output
-from ..loader import ABSENT, DISAPPEARED, UNREADABLE, Event, watch
+from .watch import ABSENT, DISAPPEARED, UNREADABLE, Event, watch
 
 
 def _stamp(t: float) -> str:
