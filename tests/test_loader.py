@@ -218,40 +218,61 @@ def test_concurrent_relocations_against_one_target(shared_btf, layouts, clang, t
         assert results[k] == [sequential[(k + j) % len(objects)] for j in range(len(objects))], k
 
 
+def _bpftool_run(bpftool: str, prog: list[str], meta: bytes, tmp: Path) -> int:
+    """BPF_PROG_TEST_RUN through bpftool: metadata, then a 64-byte frame (as core_loader runs)."""
+    import json
+    import struct
+
+    (tmp / "data_in").write_bytes(meta + bytes(64))
+    (tmp / "ctx_in").write_bytes(struct.pack("<6I", len(meta), len(meta) + 64, 0, 0, 0, 0))  # struct xdp_md
+    r = subprocess.run([bpftool, "-j", "prog", "run", *prog, "data_in", str(tmp / "data_in"), "ctx_in",
+                        str(tmp / "ctx_in")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["retval"]
+
+
 def test_real_loaders_take_the_relocated_object(tmp_path, layouts, shared_btf, core_loader):
-    """bpftool prog loadall, iproute2 (xdpgeneric on a veth pair in a namespace of the
-    test's own) and plain libbpf load the object btfmeta relocated; the kernel's test runs
-    give what libbpf gives when it relocates the original itself."""
+    """bpftool prog loadall, iproute2 (xdpgeneric on a veth pair in a network namespace of
+    the test's own) and plain libbpf load the object btfmeta relocated; every program, as
+    each of them loaded it, returns in the kernel's test runs what it returns when libbpf
+    relocates the original itself."""
+    import json
+
+    from btfmeta import load_spec
+
     bpftool, ip = tool("bpftool"), tool("ip")
     need(Path("/sys/fs/bpf").is_dir(), "bpffs at /sys/fs/bpf")
     base = shared_btf / "vmlinux.btf"
     btf = layouts["mynic_metadata_v2"]
     out = tmp_path / "prog.o"
     out.write_bytes(Target.from_files(btf, base).load(OBJ.read_bytes()).data)
+    meta = metadata(btf, base, "mynic_metadata___v2")
+    merged = tmp_path / "v2.raw.btf"
+    merged.write_bytes(load_spec(btf, base=load_spec(base)).merged().to_bytes())
+    theirs = run_loader(core_loader, OBJ, merged, [meta])  # libbpf relocating the original itself
+    assert theirs.loaded and len(theirs.runs) == 6
+    expected = {line.split()[1]: int(line.split()[2]) for line in theirs.runs}
+    ours = run_loader(core_loader, out, None, [meta])  # plain libbpf, no target BTF
+    assert ours.loaded and ours.runs == theirs.runs
     pin = Path(f"/sys/fs/bpf/btfmeta_test_{os.getpid()}")
     netns = f"btfmeta-test-{os.getpid()}"
     try:
         r = subprocess.run([bpftool, "prog", "loadall", str(out), str(pin)], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-        assert sorted(p.name for p in pin.iterdir()) == sorted(["read_hash", "read_vlan", "read_proto", "read_saddr",
-                                                                "read_csum_level", "read_flow_mark"])
+        assert sorted(p.name for p in pin.iterdir()) == sorted(expected)
+        for name, value in expected.items():
+            assert _bpftool_run(bpftool, ["pinned", str(pin / name)], meta, tmp_path) == value, name
         subprocess.run([ip, "netns", "add", netns], check=True)
         subprocess.run([ip, "-n", netns, "link", "add", "v0", "type", "veth", "peer", "name", "v1"], check=True)
         subprocess.run([ip, "-n", netns, "link", "set", "v0", "up"], check=True)
         r = subprocess.run([ip, "-n", netns, "link", "set", "dev", "v0", "xdpgeneric", "obj", str(out), "sec", "xdp"],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-        shown = subprocess.run([ip, "-n", netns, "link", "show", "v0"], capture_output=True, text=True).stdout
-        assert "prog/xdp id" in shown and "read_hash" in shown
+        (link,) = json.loads(subprocess.run([ip, "-j", "-n", netns, "link", "show", "v0"], capture_output=True,
+                                            text=True, check=True).stdout)
+        prog_id = link["xdp"]["prog"]["id"]  # iproute2 attaches the section's first program
+        assert link["xdp"]["prog"]["name"] == "read_hash"
+        assert _bpftool_run(bpftool, ["id", str(prog_id)], meta, tmp_path) == expected["read_hash"]
     finally:
         shutil.rmtree(pin, ignore_errors=True)
         subprocess.run([ip, "netns", "del", netns], capture_output=True)
-    merged = tmp_path / "v2.raw.btf"
-    from btfmeta import load_spec
-
-    merged.write_bytes(load_spec(btf, base=load_spec(base)).merged().to_bytes())
-    meta = metadata(btf, base, "mynic_metadata___v2")
-    ours = run_loader(core_loader, out, None, [meta])
-    theirs = run_loader(core_loader, OBJ, merged, [meta])
-    assert ours.loaded and theirs.loaded
-    assert ours.runs == theirs.runs and len(ours.runs) == 6
