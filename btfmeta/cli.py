@@ -197,21 +197,57 @@ def _write_report(dest: str, doc: dict) -> None:
 
 
 @cli.command("check")
-@click.argument("obj_path", metavar="OBJ", type=_PATH)
-@click.option("--btf", "btfs", multiple=True, required=True, type=_PATH,
+@click.argument("objs", metavar="OBJ...", nargs=-1, required=True, type=_PATH)
+@click.option("--btf", "btfs", multiple=True, type=_PATH,
               help="A target layout (repeat for several); split BTF with --base.")
 @_base_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check_cmd(obj_path: str, btfs: tuple[str, ...], base: str | None, fmt: str) -> None:
-    """Will OBJ run on each target layout? Exit 1 if any program would be refused on any."""
+@click.option("--fleet", type=click.Path(), help="Every kernel under DIR (BTFHub layout) or in a list file.")
+@click.option("--modules", multiple=True, metavar="NAME",
+              help="With --fleet: also each kernel's module NAME (repeat; 'all' for every one).")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True,
+              help="With --fleet: kernels checked by N local processes.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
+              help="csv: with --fleet.")
+def check_cmd(objs: tuple[str, ...], btfs: tuple[str, ...], base: str | None, fleet: str | None,
+              modules: tuple[str, ...], jobs: int, fmt: str) -> None:
+    """Will OBJ run on each target layout (--btf), or each kernel of a fleet (--fleet)?
+    Exit 1 if any program would be refused (or cannot be relocated) on any."""
+    if bool(btfs) == bool(fleet):
+        raise click.UsageError("give --btf (one or more) or --fleet")
+    if fleet:
+        raise click.exceptions.Exit(_check_fleet(objs, fleet, modules, jobs, fmt))
+    if len(objs) != 1 or fmt == "csv" or modules or jobs != 1:
+        raise click.UsageError("with --btf: one OBJ, --format text or json (--modules, -j go with --fleet)")
     from .commands import check
 
+    obj_path = objs[0]
     base_spec = load_spec(base) if base else None
     targets = [(t, load_spec(t, base=base_spec)) for t in btfs]
     results = check.check(read_bytes(obj_path), targets, path=obj_path)
     _out(_json(check.to_json(results, obj_path)) if fmt == "json" else check.text(results))
     if check.refused(results):
         raise click.exceptions.Exit(1)
+
+
+def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, fmt: str) -> int:
+    from .elf.bpfobj import BpfObject
+    from .fleet import check
+    from .fleet.inputs import discover
+
+    objects = {}
+    for path in objs:
+        objects[path] = read_bytes(path)
+        BpfObject.parse(objects[path], path=path)  # bad input is refused before the fleet is read
+    for m in modules:
+        if m != "all":
+            from .btf.kernel import check_module_name
+
+            check_module_name(m)
+    results = check.check_fleet(discover(fleet), objects, modules=modules, jobs=jobs,
+                                progress=check.terminal_progress)
+    _out(_json(check.to_json(results, list(objects))) if fmt == "json"
+         else check.to_csv(results) if fmt == "csv" else check.text(results))
+    return 1 if check.failed(results) else 0
 
 
 @cli.command("diff")
