@@ -139,7 +139,7 @@ class _Matcher:
         return False  # FUNC, VAR, DATASEC, DECL_TAG are never merged into the base
 
 
-def _remap(t: T.Type, new: dict[int, int]) -> T.Type:
+def remap(t: T.Type, new: dict[int, int]) -> T.Type:
     """A copy of ``t`` with its referenced ids rewritten."""
     if isinstance(t, T.Composite):
         return type(t)(name=t.name, size=t.size, kflag=t.kflag, members=[
@@ -177,5 +177,5 @@ def split_on_base(spec: Spec, base: Spec) -> Spec:
     for i, tid in enumerate(kept):
         new[tid] = out.start_id + i
     for tid in kept:
-        out.add(_remap(spec.type_by_id(tid), new))
+        out.add(remap(spec.type_by_id(tid), new))
     return out

@@ -43,6 +43,7 @@ _LIBBPF_NAMES = dict(zip(ReloKind, ["byte_off", "byte_sz", "field_exists", "sign
                                     "enumval_value", "type_matches"], strict=True))
 (BYTE_OFF, BYTE_SZ, FIELD_EXISTS, SIGNED, LSHIFT_U64, RSHIFT_U64, TYPE_ID_LOCAL, TYPE_ID_TARGET, TYPE_EXISTS,
  TYPE_SIZE, ENUMVAL_EXISTS, ENUMVAL_VALUE, TYPE_MATCHES) = ReloKind
+KIND_BY_NAME = {str(k): k for k in ReloKind}
 FIELD_KINDS = frozenset(ReloKind(k) for k in range(6))
 TYPE_KINDS = frozenset((TYPE_ID_LOCAL, TYPE_ID_TARGET, TYPE_EXISTS, TYPE_SIZE, TYPE_MATCHES))
 ENUMVAL_KINDS = frozenset((ENUMVAL_EXISTS, ENUMVAL_VALUE))

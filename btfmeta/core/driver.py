@@ -52,12 +52,13 @@ class RelocationRecord:
     new_value: int | None = _UNSET  # None: poisoned
     result: str = _UNSET  # patched, poisoned, error
     error: str = _UNSET  # errno name, for "error"
+    target: AccessSpec | None = field(default=None, repr=False)  # the chosen target spec (not reported)
 
     def as_dict(self) -> dict[str, Any]:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is _UNSET:
+            if value is _UNSET or f.name == "target":
                 continue
             out[f.name] = [vars(c) for c in value] if f.name == "candidates" else value
         return out
@@ -278,6 +279,7 @@ def decide(run: _Run, rec, i: int, prog: str, record: RelocationRecord) -> Reloc
         kept.append(cand)
     if kept:
         cands[:] = kept  # libbpf prunes the cached list to the candidates that matched
+        record.target = chosen_spec
         record.target_spec = format_spec(chosen_spec)
         record.reason = f"matched {record.target_spec}"
     else:

@@ -1,0 +1,149 @@
+"""The smallest BTF that relocates the given objects as the full one does, with bpftool's
+``gen min_core_btf`` rules (the BTFHub job), also for a module's split BTF on its vmlinux.
+
+Each CO-RE relocation is decided against the full target; what its chosen target spec
+touches is kept:
+- a field access keeps its root type, and along its raw access path each struct/union
+  *member* it goes through (only those members) and each member's type, not following
+  pointers (a pointer to a type nothing else keeps becomes ``void *``);
+- a type-based relocation keeps the whole type, following pointers (members are only
+  those some field access keeps);
+- ``type_matches`` keeps the type with every member, recursively, composites behind a
+  pointer by name only;
+- an enum relocation keeps the enum.
+Kept types are written in id order, a struct or union with its kept members only (same
+size and offsets), references renumbered: the output is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..btf import types as T
+from ..btf.dedup import remap
+from ..btf.spec import Spec
+from ..elf.bpfobj import BpfObject
+from .access import ENUMVAL_KINDS, FIELD_KINDS, KIND_BY_NAME, TYPE_ID_LOCAL, TYPE_MATCHES, AccessSpec
+from .driver import RelocationRecord, relocate
+
+_FOLLOWED = (T.Const, T.Volatile, T.Restrict, T.Typedef, T.TypeTag)
+
+
+@dataclass
+class Kept:
+    """What the minimized BTF keeps of the target, and why (relocations per type)."""
+
+    types: set[int] = field(default_factory=set)
+    members: dict[int, set[int]] = field(default_factory=dict)  # composite id -> kept member indexes
+    why: dict[int, list[str]] = field(default_factory=dict)  # type id -> "object: program relo #i <kind>"
+
+
+def _mark(btf: Spec, kept: Kept, tid: int, follow_pointers: bool) -> None:
+    stack = [tid]
+    while stack:
+        tid = stack.pop()
+        if tid == 0 or tid in kept.types:
+            continue
+        kept.types.add(tid)
+        t = btf.type_by_id(tid)
+        if isinstance(t, T.Ptr):
+            if follow_pointers:
+                stack.append(t.type)
+        elif isinstance(t, _FOLLOWED):
+            stack.append(t.type)
+        elif isinstance(t, T.Array):
+            stack += [t.type, t.index_type]
+        elif isinstance(t, T.FuncProto):
+            stack += [t.return_type, *(p.type for p in t.params)]
+
+
+def _mark_match(btf: Spec, kept: Kept, tid: int, behind_ptr: bool, seen: set[tuple[int, bool]]) -> None:
+    """type_matches: every member of composites not behind a pointer, recursively."""
+    if tid == 0 or (tid, behind_ptr) in seen:
+        return
+    seen.add((tid, behind_ptr))
+    kept.types.add(tid)
+    t = btf.type_by_id(tid)
+    if isinstance(t, T.Composite):
+        if not behind_ptr:
+            kept.members.setdefault(tid, set()).update(range(len(t.members)))
+            for m in t.members:
+                _mark_match(btf, kept, m.type, False, seen)
+    elif isinstance(t, _FOLLOWED):
+        _mark_match(btf, kept, t.type, behind_ptr, seen)
+    elif isinstance(t, T.Ptr):
+        _mark_match(btf, kept, t.type, True, seen)
+    elif isinstance(t, T.Array):
+        _mark_match(btf, kept, t.type, False, seen)
+        _mark_match(btf, kept, t.index_type, False, seen)
+    elif isinstance(t, T.FuncProto):
+        for ref in (t.return_type, *(p.type for p in t.params)):
+            _mark_match(btf, kept, ref, False, seen)
+
+
+def _mark_field(btf: Spec, kept: Kept, spec: AccessSpec) -> None:
+    tid = spec.root_type_id
+    _mark(btf, kept, tid, False)
+    t = btf.type_by_id(tid) if tid else None
+    for idx in spec.raw[1:]:
+        while isinstance(t, _FOLLOWED):
+            tid = t.type
+            t = btf.type_by_id(tid)
+        if isinstance(t, T.Composite):
+            kept.members.setdefault(tid, set()).add(idx)
+            tid = t.members[idx].type
+            _mark(btf, kept, tid, False)
+            t = btf.type_by_id(tid) if tid else None
+        elif isinstance(t, T.Array):
+            tid = t.type
+            t = btf.type_by_id(tid) if tid else None
+
+
+def record(btf: Spec, kept: Kept, rec: RelocationRecord, obj_name: str) -> None:
+    """Keep what one decided relocation needs of the target ``btf``."""
+    spec, kind = rec.target, KIND_BY_NAME[rec.kind]
+    if spec is None or spec.root_type_id == 0 or kind == TYPE_ID_LOCAL:
+        return
+    before = set(kept.types)
+    if kind in FIELD_KINDS:
+        _mark_field(btf, kept, spec)
+    elif kind == TYPE_MATCHES:
+        _mark_match(btf, kept, spec.root_type_id, False, set())
+    elif kind in ENUMVAL_KINDS:
+        _mark(btf, kept, spec.root_type_id, False)
+    else:  # target type id, type exists, type size
+        _mark(btf, kept, spec.root_type_id, True)
+    why = f"{obj_name}: {rec.program} relo #{rec.relo} <{rec.kind}>"
+    for tid in (kept.types - before) | {spec.root_type_id}:
+        kept.why.setdefault(tid, []).append(why)
+
+
+def build(btf: Spec, kept: Kept) -> Spec:
+    """The kept types of ``btf`` (base and split alike) as one standalone BTF."""
+    out = Spec(byteorder=btf.byteorder)
+    order = sorted(kept.types)
+    new = _Renumber({old: i for i, old in enumerate(order, 1)})
+    for tid in order:
+        t = btf.type_by_id(tid)
+        if isinstance(t, T.Composite):
+            members = [m for i, m in enumerate(t.members) if i in kept.members.get(tid, ())]
+            t = type(t)(name=t.name, size=t.size, kflag=t.kflag, members=members)
+        out.add(remap(t, new))
+    return out
+
+
+class _Renumber(dict):
+    """Old id -> new id; a type that was not kept reads as void, as bpftool leaves it."""
+
+    def __missing__(self, key: int) -> int:
+        return 0
+
+
+def minimize(objects: dict[str, bytes], target: Spec) -> tuple[Spec, Kept]:
+    """The minimized ``target`` for ``objects`` (RelocationError if libbpf would refuse one)."""
+    kept = Kept()
+    for name, data in objects.items():
+        obj = BpfObject.parse(data, path=name)
+        for rec in relocate(obj, target).records:
+            record(target, kept, rec, name)
+    return build(target, kept), kept
