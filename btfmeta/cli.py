@@ -250,6 +250,68 @@ def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jo
     return 1 if check.failed(results) else 0
 
 
+@cli.command("minimize")
+@click.argument("objs", metavar="OBJ...", nargs=-1, required=True, type=_PATH)
+@click.option("--btf", "btf", type=_PATH, help="The full target BTF (raw, split with --base, or ELF).")
+@_base_option
+@click.option("--fleet", type=click.Path(), help="Every kernel under DIR (BTFHub layout) or in a list file.")
+@click.option("--modules", multiple=True, metavar="NAME",
+              help="With --fleet: also vmlinux + module NAME together, per kernel (repeat; 'all').")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True,
+              help="With --fleet: kernels minimized by N local processes.")
+@click.option("-o", "--output", required=True, type=_PATH, help="BTF to write (with --fleet: a directory).")
+@click.option("--report", "report", type=_PATH, help="With --btf: what was kept and why, as JSON ('-': stdout).")
+def minimize_cmd(objs: tuple[str, ...], btf: str | None, base: str | None, fleet: str | None,
+                 modules: tuple[str, ...], jobs: int, output: str, report: str | None) -> None:
+    """The smallest BTF that relocates OBJ... as the full one does (bpftool gen min_core_btf's
+    rules; split BTF too): for one target (--btf), or for every kernel of a fleet (--fleet)."""
+    from .elf.bpfobj import BpfObject
+
+    if bool(btf) == bool(fleet):
+        raise click.UsageError("give --btf or --fleet")
+    objects = {}
+    for path in objs:
+        objects[path] = read_bytes(path)
+        BpfObject.parse(objects[path], path=path)
+    if fleet:
+        if report or output == "-":
+            raise click.UsageError("with --fleet: -o is a directory, and no --report")
+        raise click.exceptions.Exit(_minimize_fleet(objects, fleet, modules, jobs, output))
+    from .core.minimize import minimize
+
+    spec, kept = minimize(objects, load_with_base(btf, base))
+    if report:
+        _write_report(report, {"version": 1, "target": btf, "objects": list(objects), "types": [
+            {"id": tid, "kind": spec_kind, "name": name, "members": members, "why": kept.why.get(tid, [])}
+            for tid, spec_kind, name, members in _kept_rows(load_with_base(btf, base), kept)]})
+    write_output(output, spec.to_bytes())
+
+
+def _kept_rows(target, kept):
+    for tid in sorted(kept.types):
+        t = target.type_by_id(tid)
+        members = [t.members[i].name for i in sorted(kept.members.get(tid, ()))] if hasattr(t, "members") else []
+        yield tid, t.kind.name.lower(), t.name, members
+
+
+def _minimize_fleet(objects: dict[str, bytes], fleet: str, modules: tuple[str, ...], jobs: int, outdir: str) -> int:
+    from pathlib import Path
+
+    from .fleet.check import terminal_progress
+    from .fleet.inputs import discover
+    from .fleet.minimize import minimize_fleet
+
+    root = Path(fleet) if Path(fleet).is_dir() else Path(fleet).parent
+    results = minimize_fleet(discover(fleet), objects, root, Path(outdir), modules=modules, jobs=jobs,
+                             progress=terminal_progress)
+    lines = []
+    for r in results:
+        sizes = ", ".join(f"{rel}: {n} bytes" for rel, n in sorted(r.sizes.items()))
+        lines.append(f"{r.release}: {sizes}" + "".join(f"; error: {e}" for e in r.errors))
+    _out("\n".join(lines) + "\n")
+    return 1 if any(r.errors for r in results) else 0
+
+
 @cli.command("diff")
 @click.argument("old", type=_PATH)
 @click.argument("new", type=_PATH)

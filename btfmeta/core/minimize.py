@@ -12,7 +12,8 @@ touches is kept:
   pointer by name only;
 - an enum relocation keeps the enum.
 Kept types are written in id order, a struct or union with its kept members only (same
-size and offsets), references renumbered: the output is deterministic.
+size and offsets), references renumbered, strings in first-use order: the output is
+deterministic, and on plain vmlinux BTF byte-identical to bpftool's.
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ def build(btf: Spec, kept: Kept) -> Spec:
         t = btf.type_by_id(tid)
         if isinstance(t, T.Composite):
             members = [m for i, m in enumerate(t.members) if i in kept.members.get(tid, ())]
-            t = type(t)(name=t.name, size=t.size, kflag=t.kflag, members=members)
+            # kind_flag only if a kept member needs it, as libbpf's btf__add_field sets it
+            kflag = any(m.bitfield_size or m.bits_offset % 8 for m in members)
+            t = type(t)(name=t.name, size=t.size, kflag=kflag, members=members)
         out.add(remap(t, new))
     return out
 

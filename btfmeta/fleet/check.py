@@ -12,7 +12,6 @@ import csv
 import io
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from ..btf.spec import Spec
@@ -20,9 +19,9 @@ from ..commands import document
 from ..errors import BtfmetaError
 from ..loader.target import Target
 from .inputs import Kernel, read_btf
+from .pool import map_kernels
 
 VMLINUX = "vmlinux"
-_OBJECTS: dict[str, bytes] = {}  # a worker process's copy of the objects, sent once
 
 
 @dataclass
@@ -68,30 +67,14 @@ def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[st
     return result
 
 
-def _init_worker(objects: dict[str, bytes]) -> None:
-    _OBJECTS.update(objects)
-
-
-def _task(kernel: Kernel, modules: Sequence[str]) -> KernelResult:
-    return check_kernel(kernel, _OBJECTS, modules)
+def _task(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str]]) -> KernelResult:
+    return check_kernel(kernel, *shared)
 
 
 def check_fleet(kernels: Sequence[Kernel], objects: dict[str, bytes], *, modules: Sequence[str] = (),
                 jobs: int = 1, progress: Callable[[int, int, str], None] | None = None) -> list[KernelResult]:
     """Results in the kernels' order, on ``jobs`` local processes (objects sent once to each)."""
-    results = []
-    if jobs <= 1:
-        for i, kernel in enumerate(kernels, 1):
-            results.append(check_kernel(kernel, objects, modules))
-            if progress:
-                progress(i, len(kernels), kernel.release)
-        return results
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(objects,)) as pool:
-        for i, result in enumerate(pool.map(_task, kernels, [modules] * len(kernels)), 1):
-            results.append(result)
-            if progress:
-                progress(i, len(kernels), result.release)
-    return results
+    return map_kernels(_task, kernels, (objects, tuple(modules)), jobs=jobs, progress=progress)
 
 
 def failed(results: Sequence[KernelResult]) -> bool:
