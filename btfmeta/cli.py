@@ -206,17 +206,19 @@ def _write_report(dest: str, doc: dict) -> None:
               help="With --fleet: also each kernel's module NAME (repeat; 'all' for every one).")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="With --fleet: kernels checked by N local processes.")
+@click.option("--scheduler", metavar="ADDRESS", help="With --fleet: run on the Dask cluster at ADDRESS.")
+@click.option("--dask", "dask_local", metavar="local:N", help="With --fleet: run on a Dask cluster of N local workers.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
               help="csv: with --fleet.")
 def check_cmd(objs: tuple[str, ...], btfs: tuple[str, ...], base: str | None, fleet: str | None,
-              modules: tuple[str, ...], jobs: int, fmt: str) -> None:
+              modules: tuple[str, ...], jobs: int, scheduler: str | None, dask_local: str | None, fmt: str) -> None:
     """Will OBJ run on each target layout (--btf), or each kernel of a fleet (--fleet)?
     Exit 1 if any program would be refused (or cannot be relocated) on any."""
     if bool(btfs) == bool(fleet):
         raise click.UsageError("give --btf (one or more) or --fleet")
     if fleet:
-        raise click.exceptions.Exit(_check_fleet(objs, fleet, modules, jobs, fmt))
-    if len(objs) != 1 or fmt == "csv" or modules or jobs != 1:
+        raise click.exceptions.Exit(_check_fleet(objs, fleet, modules, jobs, _scheduler(scheduler, dask_local), fmt))
+    if len(objs) != 1 or fmt == "csv" or modules or jobs != 1 or scheduler or dask_local:
         raise click.UsageError("with --btf: one OBJ, --format text or json (--modules, -j go with --fleet)")
     from .commands import check
 
@@ -229,7 +231,16 @@ def check_cmd(objs: tuple[str, ...], btfs: tuple[str, ...], base: str | None, fl
         raise click.exceptions.Exit(1)
 
 
-def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, fmt: str) -> int:
+def _scheduler(address: str | None, local: str | None) -> str | None:
+    if address and local:
+        raise click.UsageError("give --scheduler or --dask, not both")
+    if local and not local.startswith("local:"):
+        raise click.UsageError("--dask takes local:N")
+    return address or local
+
+
+def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, scheduler: str | None,
+                 fmt: str) -> int:
     from .elf.bpfobj import BpfObject
     from .fleet import check
     from .fleet.inputs import discover
@@ -244,7 +255,7 @@ def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jo
 
             check_module_name(m)
     results = check.check_fleet(discover(fleet), objects, modules=modules, jobs=jobs,
-                                progress=check.terminal_progress)
+                                progress=check.terminal_progress, scheduler=scheduler)
     _out(_json(check.to_json(results, list(objects))) if fmt == "json"
          else check.to_csv(results) if fmt == "csv" else check.text(results))
     return 1 if check.failed(results) else 0
@@ -259,10 +270,13 @@ def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jo
               help="With --fleet: also vmlinux + module NAME together, per kernel (repeat; 'all').")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="With --fleet: kernels minimized by N local processes.")
+@click.option("--scheduler", metavar="ADDRESS", help="With --fleet: run on the Dask cluster at ADDRESS.")
+@click.option("--dask", "dask_local", metavar="local:N", help="With --fleet: run on a Dask cluster of N local workers.")
 @click.option("-o", "--output", required=True, type=_PATH, help="BTF to write (with --fleet: a directory).")
 @click.option("--report", "report", type=_PATH, help="With --btf: what was kept and why, as JSON ('-': stdout).")
 def minimize_cmd(objs: tuple[str, ...], btf: str | None, base: str | None, fleet: str | None,
-                 modules: tuple[str, ...], jobs: int, output: str, report: str | None) -> None:
+                 modules: tuple[str, ...], jobs: int, scheduler: str | None, dask_local: str | None, output: str,
+                 report: str | None) -> None:
     """The smallest BTF that relocates OBJ... as the full one does (bpftool gen min_core_btf's
     rules; split BTF too): for one target (--btf), or for every kernel of a fleet (--fleet)."""
     from .elf.bpfobj import BpfObject
@@ -276,7 +290,8 @@ def minimize_cmd(objs: tuple[str, ...], btf: str | None, base: str | None, fleet
     if fleet:
         if report or output == "-":
             raise click.UsageError("with --fleet: -o is a directory, and no --report")
-        raise click.exceptions.Exit(_minimize_fleet(objects, fleet, modules, jobs, output))
+        raise click.exceptions.Exit(_minimize_fleet(objects, fleet, modules, jobs, _scheduler(scheduler, dask_local),
+                                                    output))
     from .core.minimize import minimize
 
     spec, kept = minimize(objects, load_with_base(btf, base))
@@ -294,7 +309,8 @@ def _kept_rows(target, kept):
         yield tid, t.kind.name.lower(), t.name, members
 
 
-def _minimize_fleet(objects: dict[str, bytes], fleet: str, modules: tuple[str, ...], jobs: int, outdir: str) -> int:
+def _minimize_fleet(objects: dict[str, bytes], fleet: str, modules: tuple[str, ...], jobs: int,
+                    scheduler: str | None, outdir: str) -> int:
     from pathlib import Path
 
     from .fleet.check import terminal_progress
@@ -303,7 +319,7 @@ def _minimize_fleet(objects: dict[str, bytes], fleet: str, modules: tuple[str, .
 
     root = Path(fleet) if Path(fleet).is_dir() else Path(fleet).parent
     results = minimize_fleet(discover(fleet), objects, root, Path(outdir), modules=modules, jobs=jobs,
-                             progress=terminal_progress)
+                             progress=terminal_progress, scheduler=scheduler)
     lines = []
     for r in results:
         sizes = ", ".join(f"{rel}: {n} bytes" for rel, n in sorted(r.sizes.items()))

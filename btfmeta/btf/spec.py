@@ -50,16 +50,21 @@ class Spec:
         self._memo: dict[str, dict] = {}
         self._columns: dict[str, bytes] = {}  # per-record words and kinds, for searches (``_column``)
         self._from_cache = False
+        self._use_cache = True
         self._edited: set[int] = set()  # indexes of parsed records replaced since
         self.path: str | None = None
 
     # -- reading -------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, data: bytes, *, base: Spec | None = None, path: str | None = None) -> Spec:
-        """Parse raw BTF bytes (checks as libbpf's ``btf_parse_hdr``, plus a few more)."""
+    def parse(cls, data: bytes, *, base: Spec | None = None, path: str | None = None,
+              index_cache: bool = True) -> Spec:
+        """Parse raw BTF bytes (checks as libbpf's ``btf_parse_hdr``, plus a few more);
+        ``index_cache=False``: neither use nor fill the per-user index cache (a fleet's
+        thousands of kernels, each read once)."""
         spec = cls(base=base)
         spec.path = path
+        spec._use_cache = index_cache
         spec._parse(memoryview(data).toreadonly())
         return spec
 
@@ -129,7 +134,7 @@ class Spec:
     def _cached_index(self, data: memoryview, words: array) -> list[int] | array:
         """Record offsets from the per-user cache when this BTF is large and was indexed
         before (``indexcache``), else by walking the records (and kept for next time)."""
-        if len(words) < 3 * indexcache.MIN_RECORDS or not indexcache.enabled():
+        if len(words) < 3 * indexcache.MIN_RECORDS or not self._use_cache or not indexcache.enabled():
             return self._index(words)
         digest = hashlib.sha256(data).digest()
         cached = indexcache.load(digest, len(words) // 3)

@@ -41,7 +41,7 @@ def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[st
     """Every object against this kernel's vmlinux and each of ``modules`` it has ("all": every one)."""
     result = KernelResult(kernel.release)
     try:
-        vmlinux = Spec.parse(read_btf(kernel.path), path=str(kernel.path))
+        vmlinux = Spec.parse(read_btf(kernel.path), path=str(kernel.path), index_cache=False)
     except BtfmetaError as exc:
         result.error = str(exc)
         return result
@@ -72,9 +72,11 @@ def _task(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str]]) -> Ker
 
 
 def check_fleet(kernels: Sequence[Kernel], objects: dict[str, bytes], *, modules: Sequence[str] = (),
-                jobs: int = 1, progress: Callable[[int, int, str], None] | None = None) -> list[KernelResult]:
-    """Results in the kernels' order, on ``jobs`` local processes (objects sent once to each)."""
-    return map_kernels(_task, kernels, (objects, tuple(modules)), jobs=jobs, progress=progress)
+                jobs: int = 1, progress: Callable[[int, int, str], None] | None = None,
+                scheduler: str | None = None) -> list[KernelResult]:
+    """Results in the kernels' order, on ``jobs`` local processes or a Dask cluster (``pool``)."""
+    return map_kernels(_task, kernels, (objects, tuple(modules)), jobs=jobs, progress=progress,
+                       scheduler=scheduler)
 
 
 def failed(results: Sequence[KernelResult]) -> bool:

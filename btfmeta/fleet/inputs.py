@@ -49,7 +49,7 @@ def _modules(root: Path, release: str) -> dict[str, Path]:
 
 def discover(location: str | Path) -> list[Kernel]:
     """The kernels under a directory (BTFHub layout) or named by a list file, by release."""
-    root = Path(location)
+    root = Path(location).absolute()  # workers elsewhere (Dask) read the same paths
     if root.is_dir():
         kernels = [Kernel(rel, p, _modules(p.parent, rel)) for p in sorted(root.rglob("*"))
                    if p.is_file() and "modules" not in p.relative_to(root).parts and (rel := _release(p))]

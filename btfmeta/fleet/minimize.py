@@ -47,7 +47,7 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
     out = Minimized(kernel.release)
     where = kernel.path.parent.relative_to(root) if kernel.path.is_relative_to(root) else Path()
     try:
-        vmlinux = Spec.parse(read_btf(kernel.path), path=str(kernel.path))
+        vmlinux = Spec.parse(read_btf(kernel.path), path=str(kernel.path), index_cache=False)
         raw = minimize(objects, vmlinux)[0].to_bytes()
         name = f"{kernel.release}.btf"
         out.files[str(where / f"{name}.tar.xz")] = xz_tar(name, raw)
@@ -70,11 +70,12 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
 
 
 def minimize_fleet(kernels: Sequence[Kernel], objects: dict[str, bytes], root: Path, outdir: Path, *,
-                   modules: Sequence[str] = (), jobs: int = 1,
-                   progress: Callable[[int, int, str], None] | None = None) -> list[Minimized]:
-    """Minimize every kernel (on ``jobs`` processes) and write the results under ``outdir``."""
-    results = map_kernels(minimize_kernel, kernels, (objects, tuple(modules), Path(root)), jobs=jobs,
-                          progress=progress)
+                   modules: Sequence[str] = (), jobs: int = 1, progress: Callable[[int, int, str], None] | None = None,
+                   scheduler: str | None = None) -> list[Minimized]:
+    """Minimize every kernel (on ``jobs`` processes or a Dask cluster) and write the results
+    under ``outdir`` (here, whatever computed them)."""
+    results = map_kernels(minimize_kernel, kernels, (objects, tuple(modules), Path(root).absolute()), jobs=jobs,
+                          progress=progress, scheduler=scheduler)
     for r in results:
         for rel, data in sorted(r.files.items()):
             path = outdir / rel
