@@ -6,6 +6,7 @@ instructions equal btfmeta's."""
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 
 import pytest
@@ -14,12 +15,13 @@ from btfmeta.btf.spec import Spec
 from btfmeta.core.driver import RelocationError
 from btfmeta.fleet.check import check_fleet, groups
 from btfmeta.fleet.inputs import discover, read_btf
+from btfmeta.relocate import relocate_object
 
 from .conftest import REPO, need, run_cli, run_loader
 from .test_relocate_differential import INCLUDES
 
 FLEET = REPO.parent / "shared" / "btf" / "fleet"
-POISON = "850000001023ad0b"  # call 0x0bad2310, as libbpf writes it (little-endian)
+SAMPLE_OBJECTS = [(REPO / "samples" / n).read_bytes() for n in ("xdp_mynic.bpf.o", "xdp_mynic_unguarded.bpf.o")]
 
 # Fields that drift across the fleet: net_device's in 6.1 only (priv_flags, wol_enabled),
 # in 6.12 only (devlink_port); members that move between generic and PREEMPT_RT kernels
@@ -77,37 +79,38 @@ def test_discover_matches_the_manifest():
     assert modules == {(r[2], r[0].rsplit("/", 1)[1].split(".")[0]) for r in rows if r[1] == "module"}
 
 
-def _libbpf(core_loader: str, obj, btf: Spec, tmp) -> tuple[bool, set]:
-    """(relocation failed, {(program, insn)} poisoned) as libbpf 1.1.2 relocates against ``btf``."""
-    path = tmp / "target.btf"
-    path.write_bytes(btf.to_bytes())
-    run = run_loader(core_loader, obj, path)
-    failed = any("failed to perform CO-RE relocations" in line for line in run.log)
-    poisoned = {(prog, i) for prog, insns in run.insns.items() for i, insn in enumerate(insns) if insn == POISON}
-    return failed, poisoned
+def merged_raw(base: bytes, split: bytes) -> bytes:
+    """Split BTF and its base as one raw BTF, for libbpf (whose btf_custom_path takes one
+    file): the type and string sections concatenated -- split ids and string offsets
+    already continue the base's."""
+    def sections(raw: bytes) -> tuple[bytes, bytes]:
+        hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from("<5I", raw, 4)
+        body = raw[hdr_len:]
+        return body[type_off:type_off + type_len], body[str_off:str_off + str_len]
+    (bt, bs), (st, ss) = sections(base), sections(split)
+    return struct.pack("<HBB5I", 0xEB9F, 1, 0, 24, 0, len(bt) + len(st), len(bt) + len(st), len(bs) + len(ss)) \
+        + bt + st + bs + ss
 
 
-def _ours(obj: bytes, btf: Spec) -> tuple[bool, set]:
-    from btfmeta.relocate import relocate_object
-
+def relocates_as_libbpf(core_loader: str, obj: bytes, btf: Spec, tmp, raw: bytes) -> bool:
+    """libbpf 1.1.2 and btfmeta relocate ``obj`` against ``btf`` (given to libbpf as ``raw``)
+    alike: both refuse, or libbpf's instructions (subprograms appended, poisoned ones
+    included) are exactly those plain libbpf loads from btfmeta's object.  Returns whether
+    it was relocated."""
+    (tmp / "obj.o").write_bytes(obj)
+    (tmp / "target.btf").write_bytes(raw)
+    theirs = run_loader(core_loader, tmp / "obj.o", tmp / "target.btf")
+    refused = any("failed to perform CO-RE relocations" in line for line in theirs.log)
     try:
-        result = relocate_object(obj, btf)
+        ours = relocate_object(obj, btf)
     except RelocationError:
-        return True, set()
-    poisoned = set()
-    for r in result.records:
-        if r.result == "poisoned":
-            poisoned.add((r.program, r.insn))
-    data = result.data  # ld_imm64 poisons both slots: read the instructions themselves
-    from btfmeta.elf.bpfobj import BpfObject
-
-    written = BpfObject.parse(data)
-    for cs in written.sections.values():
-        for p in cs.programs:
-            for i in range(p.count):
-                if bytes(cs.data[(p.start + i) * 8:(p.start + i) * 8 + 8]).hex() == POISON:
-                    poisoned.add((p.name, i))
-    return False, poisoned
+        assert refused, "btfmeta refused what libbpf relocated"
+        return False
+    assert not refused, "libbpf refused what btfmeta relocated"
+    (tmp / "ours.o").write_bytes(ours.data)
+    plain = run_loader(core_loader, tmp / "ours.o", None)
+    assert plain.insns == theirs.insns and theirs.insns
+    return True
 
 
 def test_fleet_relocations_agree_with_libbpf(tmp_path, fleet_program, core_loader):
@@ -116,13 +119,14 @@ def test_fleet_relocations_agree_with_libbpf(tmp_path, fleet_program, core_loade
     kernels = discover(FLEET)
     verdicts = set()
     for kernel in kernels:
-        vmlinux = Spec.parse(read_btf(kernel.path), path=str(kernel.path))
-        targets = [("vmlinux", vmlinux)]
-        if "ice" in kernel.modules:  # libbpf takes one BTF: the module and its vmlinux merged
-            targets.append(("ice", Spec.parse(read_btf(kernel.modules["ice"]), base=vmlinux).merged()))
-        for name, btf in targets:
-            theirs = _libbpf(core_loader, obj, btf, tmp_path)
-            assert _ours(fleet_program, btf) == theirs, (kernel.release, name)
+        raw = read_btf(kernel.path)
+        vmlinux = Spec.parse(raw, path=str(kernel.path), index_cache=False)
+        for data in (fleet_program, *SAMPLE_OBJECTS):
+            relocates_as_libbpf(core_loader, data, vmlinux, tmp_path, raw)
+        for path in kernel.modules.values():  # every module, as split BTF on its vmlinux
+            module = read_btf(path)
+            split = Spec.parse(module, base=vmlinux, path=str(path))
+            relocates_as_libbpf(core_loader, fleet_program, split, tmp_path, merged_raw(raw, module))
     results = check_fleet(kernels, {"prog": fleet_program}, modules=["ice"], jobs=1)
     for r in results:
         for progs in r.verdicts.values():

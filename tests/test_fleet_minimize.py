@@ -15,7 +15,7 @@ from btfmeta.core.minimize import minimize
 from btfmeta.fleet.inputs import discover, read_btf
 
 from .conftest import run_cli, run_loader, tool
-from .test_fleet_check import FLEET, fleet_program  # noqa: F401 - the compiled program fixture
+from .test_fleet_check import FLEET, SAMPLE_OBJECTS, fleet_program  # noqa: F401 - the program fixture
 
 
 def _insns(core_loader: str, obj: Path, btf: bytes, tmp: Path) -> dict:
@@ -35,6 +35,11 @@ def test_minimized_btf_relocates_as_the_full_one(tmp_path, fleet_program, core_l
         vmlinux = Spec.parse(raw)
         ours = minimize({"prog": fleet_program}, vmlinux)[0].to_bytes()
         assert _insns(core_loader, obj, ours, tmp_path) == _insns(core_loader, obj, raw, tmp_path), kernel.release
+        for sample in SAMPLE_OBJECTS:  # every relocation poisoned: the minimized BTF keeps nothing
+            (tmp_path / "sample.o").write_bytes(sample)
+            small = minimize({"sample": sample}, vmlinux)[0].to_bytes()
+            assert _insns(core_loader, tmp_path / "sample.o", small, tmp_path) == \
+                _insns(core_loader, tmp_path / "sample.o", raw, tmp_path), kernel.release
         (tmp_path / "full.btf").write_bytes(raw)
         subprocess.run([bpftool, "gen", "min_core_btf", str(tmp_path / "full.btf"), str(tmp_path / "bpftool.btf"),
                         str(obj)], check=True, capture_output=True)

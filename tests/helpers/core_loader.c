@@ -53,6 +53,18 @@ int main(int argc, char **argv)
 		printf("open ERR %d\n", -errno);
 		return 1;
 	}
+	/* maps a tool sizes at run time (max_entries, key or value size 0) get a size, so that
+	 * creating them does not stop libbpf before it relocates (libbpf-tools' skeletons) */
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, obj) {
+		int ringbuf = bpf_map__type(map) == BPF_MAP_TYPE_RINGBUF;
+		if (!bpf_map__max_entries(map) || (ringbuf && bpf_map__max_entries(map) < 4096))
+			bpf_map__set_max_entries(map, ringbuf ? 4096 : 1);
+		if (!bpf_map__key_size(map) && bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF)
+			bpf_map__set_key_size(map, 4);
+		if (!bpf_map__value_size(map) && bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF)
+			bpf_map__set_value_size(map, 8);
+	}
 	int err = bpf_object__load(obj);
 	dump_insns(obj);
 	if (err) {
