@@ -196,18 +196,43 @@ def _write_report(dest: str, doc: dict) -> None:
     write_output(dest, _json(doc).encode())
 
 
+def _fleet_options(modules_help: str):
+    """--fleet, --modules, -j, --scheduler, --dask: the options of a command over a fleet."""
+    options = [
+        click.option("--fleet", type=click.Path(), help="Every kernel under DIR (BTFHub layout) or in a list file."),
+        click.option("--modules", multiple=True, metavar="NAME",
+                     help=f"With --fleet: {modules_help} (repeat; 'all' for every one)."),
+        click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True,
+                     help="With --fleet: kernels done by N local processes."),
+        click.option("--scheduler", metavar="ADDRESS", help="With --fleet: run on the Dask cluster at ADDRESS."),
+        click.option("--dask", "dask_local", metavar="local:N",
+                     help="With --fleet: run on a Dask cluster of N local workers."),
+    ]
+
+    def apply(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+    return apply
+
+
+def _read_objects(paths: tuple[str, ...]) -> dict[str, bytes]:
+    """The objects' bytes by path, each parsed once so that bad input is refused up front."""
+    from .elf.bpfobj import BpfObject
+
+    objects = {}
+    for path in paths:
+        objects[path] = read_bytes(path)
+        BpfObject.parse(objects[path], path=path)
+    return objects
+
+
 @cli.command("check")
 @click.argument("objs", metavar="OBJ...", nargs=-1, required=True, type=_PATH)
 @click.option("--btf", "btfs", multiple=True, type=_PATH,
               help="A target layout (repeat for several); split BTF with --base.")
 @_base_option
-@click.option("--fleet", type=click.Path(), help="Every kernel under DIR (BTFHub layout) or in a list file.")
-@click.option("--modules", multiple=True, metavar="NAME",
-              help="With --fleet: also each kernel's module NAME (repeat; 'all' for every one).")
-@click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True,
-              help="With --fleet: kernels checked by N local processes.")
-@click.option("--scheduler", metavar="ADDRESS", help="With --fleet: run on the Dask cluster at ADDRESS.")
-@click.option("--dask", "dask_local", metavar="local:N", help="With --fleet: run on a Dask cluster of N local workers.")
+@_fleet_options("also each kernel's module NAME")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
               help="csv: with --fleet.")
 def check_cmd(objs: tuple[str, ...], btfs: tuple[str, ...], base: str | None, fleet: str | None,
@@ -241,14 +266,10 @@ def _scheduler(address: str | None, local: str | None) -> str | None:
 
 def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, scheduler: str | None,
                  fmt: str) -> int:
-    from .elf.bpfobj import BpfObject
     from .fleet import check
     from .fleet.inputs import discover
 
-    objects = {}
-    for path in objs:
-        objects[path] = read_bytes(path)
-        BpfObject.parse(objects[path], path=path)  # bad input is refused before the fleet is read
+    objects = _read_objects(objs)
     for m in modules:
         if m != "all":
             from .btf.kernel import check_module_name
@@ -265,13 +286,7 @@ def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jo
 @click.argument("objs", metavar="OBJ...", nargs=-1, required=True, type=_PATH)
 @click.option("--btf", "btf", type=_PATH, help="The full target BTF (raw, split with --base, or ELF).")
 @_base_option
-@click.option("--fleet", type=click.Path(), help="Every kernel under DIR (BTFHub layout) or in a list file.")
-@click.option("--modules", multiple=True, metavar="NAME",
-              help="With --fleet: also vmlinux + module NAME together, per kernel (repeat; 'all').")
-@click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True,
-              help="With --fleet: kernels minimized by N local processes.")
-@click.option("--scheduler", metavar="ADDRESS", help="With --fleet: run on the Dask cluster at ADDRESS.")
-@click.option("--dask", "dask_local", metavar="local:N", help="With --fleet: run on a Dask cluster of N local workers.")
+@_fleet_options("also vmlinux + module NAME together, per kernel")
 @click.option("-o", "--output", required=True, type=_PATH, help="BTF to write (with --fleet: a directory).")
 @click.option("--report", "report", type=_PATH, help="With --btf: what was kept and why, as JSON ('-': stdout).")
 def minimize_cmd(objs: tuple[str, ...], btf: str | None, base: str | None, fleet: str | None,
@@ -279,14 +294,9 @@ def minimize_cmd(objs: tuple[str, ...], btf: str | None, base: str | None, fleet
                  report: str | None) -> None:
     """The smallest BTF that relocates OBJ... as the full one does (bpftool gen min_core_btf's
     rules; split BTF too): for one target (--btf), or for every kernel of a fleet (--fleet)."""
-    from .elf.bpfobj import BpfObject
-
     if bool(btf) == bool(fleet):
         raise click.UsageError("give --btf or --fleet")
-    objects = {}
-    for path in objs:
-        objects[path] = read_bytes(path)
-        BpfObject.parse(objects[path], path=path)
+    objects = _read_objects(objs)
     if fleet:
         if report or output == "-":
             raise click.UsageError("with --fleet: -o is a directory, and no --report")
