@@ -388,6 +388,70 @@ def resolve_cmd(accesses: tuple[str, ...], btf: str, base: str | None, fmt: str)
 
 
 @cli.group()
+def kv() -> None:
+    """Packet metadata as a key-value store: a deployment's key registry, blobs."""
+
+
+@kv.command("decode")
+@click.argument("registry", type=_PATH)
+@click.argument("blob", type=_PATH)
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+def kv_decode(registry: str, blob: str, fmt: str) -> None:
+    """The values in BLOB (binary, or hex text; '-': standard input) by REGISTRY's key names."""
+    from .kv import load
+
+    reg = load(registry)
+    data = read_bytes(blob)
+    text = data.strip()
+    if text and all(c in b"0123456789abcdefABCDEF" for c in text) and len(text) % 2 == 0:
+        data = bytes.fromhex(text.decode())
+    values = reg.decode(data, path=blob)
+    if fmt == "json":
+        _out(_json(values))
+    else:
+        _out("".join(f"{name} = {value}\n" for name, value in values.items()))
+
+
+@kv.command("encode")
+@click.argument("registry", type=_PATH)
+@click.argument("values", nargs=-1, metavar="NAME=VALUE...")
+@click.option("-o", "--output", required=True, type=_PATH, help="The blob to write ('-': standard output).")
+def kv_encode(registry: str, values: tuple[str, ...], output: str) -> None:
+    """A store holding NAME=VALUE... (a flag as NAME=1), REGISTRY's capacity long."""
+    from .kv import load
+
+    reg = load(registry)
+    parsed = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.UsageError(f"{item!r}: expected NAME=VALUE")
+        try:
+            parsed[name] = int(value, 0)
+        except ValueError:
+            raise click.UsageError(f"{item!r}: the value must be an integer") from None
+    write_output(output, reg.encode(parsed))
+
+
+@kv.command("layout")
+@click.argument("registry", type=_PATH)
+def kv_layout(registry: str) -> None:
+    """REGISTRY's keys, their sizes, the worst case, and what fits."""
+    from .kv import load
+    from .kv.codec import HEADER
+
+    reg = load(registry)
+    lines = [f"{reg.format} store, {reg.capacity} bytes ({reg.byte_order}-endian), prefix {reg.prefix}",
+             f"{'key':>4}  {'name':24} {'type':5} {'bytes':>5}  description"]
+    lines += [f"{k.number:>4}  {k.name:24} {k.type:5} {k.size:>5}  {k.description}" for k in reg.keys]
+    worst = HEADER + sum(k.size for k in reg.keys)
+    fits = "every key fits at once" if worst <= reg.capacity else \
+        f"not every key fits at once: {worst - reg.capacity} bytes too many"
+    lines.append(f"worst case {worst} bytes of {reg.capacity}: {fits}")
+    _out("\n".join(lines) + "\n")
+
+
+@cli.group()
 def obj() -> None:
     """Inspect BPF objects."""
 

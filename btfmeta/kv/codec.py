@@ -1,0 +1,148 @@
+"""The compact key-value store at the front of the packet metadata (the xdp_rx_meta thread).
+
+A 16-byte header of two 64-bit words, ``high`` and ``low``: bit k of each together is key
+k's 2-bit size code.  The values follow in key order, packed, unaligned, in the store's
+byte order; a value's offset is 16 plus the sizes of the set keys below it.  Two formats:
+
+    seed     code 01: 2 bytes, 10: 4, 11: 8   (the thread's draft counts 11 as 6: a bug)
+    rfc-v2   code 01: 0 bytes (a flag), 10: 4, 11: 8
+
+``set`` checks, in order: the key (0-63), the size (one the format has), a key already set
+(same size: overwritten in place; another: -EBUSY), room (-ENOSPC).  Errors are
+``KVError`` carrying a negative errno, as the C and BPF helpers return it.  Bytes freed
+by a delete are zeroed, so equal stores are equal bytes.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from ..errors import BtfmetaError
+
+HEADER = 16
+SIZES = {"seed": {1: 2, 2: 4, 3: 8}, "rfc-v2": {1: 0, 2: 4, 3: 8}}
+ORDERS = {"little": "little", "big": "big"}
+
+
+class KVError(Exception):
+    """An operation the store refuses; ``errno`` is negative, as the C helpers return it."""
+
+    def __init__(self, err: int, message: str):
+        super().__init__(message)
+        self.errno = err
+
+
+class BlobError(BtfmetaError):
+    """A metadata blob that is not a valid store (exit 2)."""
+
+
+class Store:
+    """A store of ``capacity`` bytes (header included) in one of the two formats."""
+
+    def __init__(self, fmt: str = "rfc-v2", capacity: int = 144, byteorder: str = "little",
+                 data: bytes | None = None):
+        if fmt not in SIZES or byteorder not in ORDERS or capacity < HEADER:
+            raise ValueError(f"no such store: {fmt}, {capacity} bytes, {byteorder}-endian")
+        self.fmt, self.capacity, self.byteorder = fmt, capacity, byteorder
+        self.codes = {size: code for code, size in SIZES[fmt].items()}
+        self.buf = bytearray(capacity if data is None else data)
+
+    # -- the header ----------------------------------------------------------------------
+
+    def _words(self) -> tuple[int, int]:
+        return (int.from_bytes(self.buf[0:8], self.byteorder), int.from_bytes(self.buf[8:16], self.byteorder))
+
+    def _set_words(self, high: int, low: int) -> None:
+        self.buf[0:8] = high.to_bytes(8, self.byteorder)
+        self.buf[8:16] = low.to_bytes(8, self.byteorder)
+
+    def code(self, key: int) -> int:
+        high, low = self._words()
+        return ((high >> key) & 1) << 1 | ((low >> key) & 1)
+
+    def _length(self, below: int = 64) -> int:
+        """Bytes of values of the set keys below ``below``."""
+        high, low = self._words()
+        mask = (1 << below) - 1
+        high, low = high & mask, low & mask
+        sizes = SIZES[self.fmt]
+        return sum(sizes[((high >> k) & 1) << 1 | ((low >> k) & 1)] for k in range(below)
+                   if ((high | low) >> k) & 1)
+
+    def used(self) -> int:
+        """Header and values: where the free space starts."""
+        return HEADER + self._length()
+
+    # -- operations ------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_key(key: int) -> None:
+        if not 0 <= key < 64:
+            raise KVError(-errno.EINVAL, f"key {key} is not 0-63")
+
+    def is_set(self, key: int) -> bool:
+        self._check_key(key)
+        return self.code(key) != 0
+
+    def set(self, key: int, value: bytes) -> None:
+        self._check_key(key)
+        code = self.codes.get(len(value))
+        if code is None:
+            raise KVError(-errno.EINVAL, f"a {len(value)}-byte value is not a {self.fmt} size")
+        old = self.code(key)
+        off = HEADER + self._length(key)
+        if old:
+            if SIZES[self.fmt][old] != len(value):
+                raise KVError(-errno.EBUSY, f"key {key} is set with another size")
+            self.buf[off:off + len(value)] = value
+            return
+        used = self.used()
+        if used + len(value) > self.capacity:
+            raise KVError(-errno.ENOSPC, f"no room for {len(value)} more bytes ({used} of {self.capacity} used)")
+        n = len(value)
+        self.buf[off + n:used + n] = self.buf[off:used]
+        self.buf[off:off + n] = value
+        high, low = self._words()
+        self._set_words(high | (code >> 1) << key, low | (code & 1) << key)
+
+    def get(self, key: int, bufsize: int = 8) -> bytes:
+        self._check_key(key)
+        code = self.code(key)
+        if not code:
+            raise KVError(-errno.ENOENT, f"key {key} is not set")
+        size = SIZES[self.fmt][code]
+        if size > bufsize:
+            raise KVError(-errno.EFBIG, f"key {key}'s {size}-byte value does not fit {bufsize} bytes")
+        off = HEADER + self._length(key)
+        return bytes(self.buf[off:off + size])
+
+    def delete(self, key: int) -> None:
+        self._check_key(key)
+        code = self.code(key)
+        if not code:
+            raise KVError(-errno.ENOENT, f"key {key} is not set")
+        size = SIZES[self.fmt][code]
+        off = HEADER + self._length(key)
+        used = self.used()
+        self.buf[off:used - size] = self.buf[off + size:used]
+        self.buf[used - size:used] = bytes(size)
+        high, low = self._words()
+        self._set_words(high & ~(1 << key), low & ~(1 << key))
+
+    def set_keys(self) -> list[int]:
+        high, low = self._words()
+        return [k for k in range(64) if ((high | low) >> k) & 1]
+
+    def __bytes__(self) -> bytes:
+        return bytes(self.buf)
+
+    @classmethod
+    def parse(cls, blob: bytes, fmt: str, byteorder: str = "little", *, path: str | None = None) -> Store:
+        """A store read from ``blob``; a header claiming more bytes than it holds is an error."""
+        if len(blob) < HEADER:
+            raise BlobError(f"{len(blob)} bytes: shorter than the 16-byte header", path=path)
+        store = cls(fmt, len(blob), byteorder, blob)
+        if store.used() > len(blob):
+            raise BlobError(f"the header claims {store.used()} bytes of header and values, the blob holds "
+                            f"{len(blob)}", path=path, offset=0)
+        return store
