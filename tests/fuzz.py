@@ -1,4 +1,5 @@
-"""A bounded fuzzer over every reader: raw BTF, split BTF, ELF objects, .BTF.ext, C headers.
+"""A bounded fuzzer over every reader: raw BTF, split BTF, ELF objects, .BTF.ext, C headers,
+key-value metadata blobs.
 
 ``python -m tests.fuzz READER COUNT SEED`` mutates a real seed input COUNT times and runs
 the commands that read it in-process, each under a time bound (SIGALRM) and the whole
@@ -23,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-READERS = ("raw", "split", "elf", "btfext", "c")
+READERS = ("raw", "split", "elf", "btfext", "c", "kv")
 TIME_BOUND_S = 10
 MEMORY_BOUND = 3 << 30
 EXTREMES = [0, 1, 3, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFF, 0x10000, 0xFFFFFF, 24, 32]
@@ -154,7 +155,33 @@ def _cases(reader: str, work: Path):
         return obj, (0, None), commands
     if reader == "btfext":
         return obj, _sections(obj)[".BTF.ext"], commands
+    if reader == "kv":
+        from btfmeta.kv import load
+
+        registry = work / "registry.toml"
+        registry.write_text(KV_REGISTRY)
+        seed = load(registry).encode({"rx_hash": 0x12345678, "vlan": 5, "flagged": True, "ts": -3})
+        return seed, (0, None), [["kv", "decode", str(registry), "{in}"],
+                                 ["kv", "decode", str(registry), "{in}", "--format", "text"]]
     return None, None, [["compile", "{in}", "-I", str(SAMPLES), "-o", "{out}"]]
+
+
+KV_REGISTRY = """[store]
+format = "rfc-v2"
+capacity = 64
+[keys.rx_hash]
+number = 0
+type = "u32"
+[keys.vlan]
+number = 3
+type = "u32"
+[keys.flagged]
+number = 7
+type = "flag"
+[keys.ts]
+number = 40
+type = "s64"
+"""
 
 
 def fuzz(reader: str, count: int, seed: int) -> dict:
