@@ -115,19 +115,15 @@ def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include
 
 
 def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str | None):
-    """The target BTF from --btf/--base, --module NAME, or --nic IFACE (its driver's BTF)."""
-    from .btf.kernel import SYSFS_BTF, module_btf, nic_driver_module
+    """The target BTF and its name from --btf/--base, --module NAME, or --nic IFACE (its
+    driver's BTF): the loader's ``Target`` constructors."""
+    from .loader import Target
 
     if len([x for x in (btf, module, nic) if x]) != 1:
         raise click.UsageError("give exactly one of --btf, --module, --nic")
-    if nic:
-        module = nic_driver_module(nic)
-        if module is None:  # a built-in driver: its types are in vmlinux
-            return load_with_base(SYSFS_BTF / "vmlinux"), str(SYSFS_BTF / "vmlinux")
-    if module:
-        btf = str(module_btf(module))
-        base = base or str(SYSFS_BTF / "vmlinux")
-    return load_with_base(btf, base), btf
+    target = Target.from_files(btf, base) if btf else Target.from_module(module, base=base) if module \
+        else Target.from_nic(nic, base=base)
+    return target.spec, target.name
 
 
 @cli.command("relocate")

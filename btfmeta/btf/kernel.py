@@ -31,10 +31,6 @@ def check_interface_name(name: str) -> str:
     return name
 
 
-def module_btf(name: str) -> Path:
-    return SYSFS_BTF / check_module_name(name)
-
-
 def nic_driver_module(nic: str) -> str | None:
     """The module behind a network interface's driver; None if the driver is built in."""
     dev = SYSFS_NET / check_interface_name(nic)

@@ -46,8 +46,7 @@ def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[st
         result.error = str(exc)
         return result
     targets: list[tuple[str, Target | str]] = [(VMLINUX, Target(vmlinux, f"{kernel.release}/vmlinux"))]
-    wanted = sorted(kernel.modules) if "all" in modules else [m for m in modules if m in kernel.modules]
-    for name in wanted:
+    for name in kernel.selected(modules):
         path = kernel.modules[name]
         try:
             targets.append((name, Target(Spec.parse(read_btf(path), base=vmlinux, path=str(path)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import lzma
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,10 @@ class Kernel:
     release: str  # what `uname -r` says on it
     path: Path  # its vmlinux BTF, in one of the forms above
     modules: dict[str, Path] = field(default_factory=dict)  # module name -> its split BTF
+
+    def selected(self, names: Sequence[str]) -> list[str]:
+        """Which of ``names`` this kernel has, in order ("all": every one it has)."""
+        return sorted(self.modules) if "all" in names else [m for m in names if m in self.modules]
 
 
 def _release(path: Path) -> str | None:

@@ -55,8 +55,7 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
     except (BtfmetaError, RelocationError) as exc:
         out.errors.append(f"vmlinux: {exc}")
         return out
-    wanted = sorted(kernel.modules) if "all" in modules else [m for m in modules if m in kernel.modules]
-    for module in wanted:
+    for module in kernel.selected(modules):
         path = kernel.modules[module]
         rel = str(where / "modules" / kernel.release / f"{module}.btf.xz")
         try:

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..btf.kernel import SYSFS_BTF, module_btf, nic_driver_module
+from ..btf.kernel import SYSFS_BTF, check_module_name, nic_driver_module
 from ..btf.load import load_spec, load_with_base
 from ..btf.spec import Spec
 from ..commands.check import REFUSED, TargetResult, evaluate, program_names
@@ -53,18 +53,18 @@ class Target:
         return cls(load_with_base(btf, base), str(btf))
 
     @classmethod
-    def from_module(cls, module: str, *, sysfs: Path = SYSFS_BTF) -> Target:
-        """``/sys/kernel/btf/MODULE`` on ``/sys/kernel/btf/vmlinux``."""
-        path = sysfs / module_btf(module).name
-        return cls(load_spec(path, base=load_spec(sysfs / "vmlinux")), str(path))
+    def from_module(cls, module: str, *, sysfs: Path = SYSFS_BTF, base: str | Path | None = None) -> Target:
+        """``/sys/kernel/btf/MODULE`` on ``/sys/kernel/btf/vmlinux`` (or on ``base``)."""
+        path = sysfs / check_module_name(module)
+        return cls(load_spec(path, base=load_spec(base or sysfs / "vmlinux")), str(path))
 
     @classmethod
-    def from_nic(cls, nic: str) -> Target:
+    def from_nic(cls, nic: str, *, base: str | Path | None = None) -> Target:
         """The BTF of the driver behind network interface ``nic`` (vmlinux if built in)."""
         module = nic_driver_module(nic)
         if module is None:
             return cls(load_spec(SYSFS_BTF / "vmlinux"), str(SYSFS_BTF / "vmlinux"))
-        return cls.from_module(module)
+        return cls.from_module(module, base=base)
 
     def relocate(self, obj: bytes, *, path: str | None = None) -> Relocated:
         """libbpf's relocation of ``obj`` (RelocationError when libbpf would refuse it)."""
