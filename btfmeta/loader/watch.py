@@ -77,11 +77,9 @@ class Nic:
         return Module(module).paths()
 
 
-def _signature(path: Path | None) -> tuple | None:
+def _signature(path: Path) -> tuple | None:
     """What changes when a file is replaced or rewritten (a sysfs node re-created on module
     load gets a new inode); None when the file is not there."""
-    if path is None:
-        return ()
     try:
         st = os.stat(path)
     except OSError:
@@ -111,8 +109,9 @@ class _Reader:
             return None, str(exc), None
         self.where = str(btf)
         try:
-            if base is not None and _signature(base) != self.base_signature:
-                self.base_data, self.base_signature = read_bytes(base), _signature(base)
+            signature = _signature(base) if base is not None else None
+            if base is not None and signature != self.base_signature:
+                self.base_data, self.base_signature = read_bytes(base), signature
                 self.base_digest = hashlib.sha256(self.base_data).digest()
             data = read_bytes(btf)
         except BtfmetaError as exc:
