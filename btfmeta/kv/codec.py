@@ -21,7 +21,7 @@ from ..errors import BtfmetaError
 
 HEADER = 16
 SIZES = {"seed": {1: 2, 2: 4, 3: 8}, "rfc-v2": {1: 0, 2: 4, 3: 8}}
-ORDERS = {"little": "little", "big": "big"}
+BYTE_ORDERS = ("little", "big")
 
 
 class KVError(Exception):
@@ -41,7 +41,7 @@ class Store:
 
     def __init__(self, fmt: str = "rfc-v2", capacity: int = 144, byteorder: str = "little",
                  data: bytes | None = None):
-        if fmt not in SIZES or byteorder not in ORDERS or capacity < HEADER:
+        if fmt not in SIZES or byteorder not in BYTE_ORDERS or capacity < HEADER:
             raise ValueError(f"no such store: {fmt}, {capacity} bytes, {byteorder}-endian")
         self.fmt, self.capacity, self.byteorder = fmt, capacity, byteorder
         self.codes = {size: code for code, size in SIZES[fmt].items()}
@@ -56,9 +56,12 @@ class Store:
         self.buf[0:8] = high.to_bytes(8, self.byteorder)
         self.buf[8:16] = low.to_bytes(8, self.byteorder)
 
-    def code(self, key: int) -> int:
-        high, low = self._words()
+    @staticmethod
+    def _code_in(high: int, low: int, key: int) -> int:
         return ((high >> key) & 1) << 1 | ((low >> key) & 1)
+
+    def code(self, key: int) -> int:
+        return self._code_in(*self._words(), key)
 
     def _length(self, below: int = 64) -> int:
         """Bytes of values of the set keys below ``below``."""
@@ -66,8 +69,7 @@ class Store:
         mask = (1 << below) - 1
         high, low = high & mask, low & mask
         sizes = SIZES[self.fmt]
-        return sum(sizes[((high >> k) & 1) << 1 | ((low >> k) & 1)] for k in range(below)
-                   if ((high | low) >> k) & 1)
+        return sum(sizes[self._code_in(high, low, k)] for k in range(below) if ((high | low) >> k) & 1)
 
     def used(self) -> int:
         """Header and values: where the free space starts."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import BtfmetaError
 from ..fileio import read_bytes
-from .codec import HEADER, SIZES, BlobError, KVError, Store
+from .codec import BYTE_ORDERS, HEADER, SIZES, BlobError, KVError, Store
 
 TYPES = {"u16": (2, False), "s16": (2, True), "u32": (4, False), "s32": (4, True), "u64": (8, False),
          "s64": (8, True), "flag": (0, False)}
@@ -146,7 +146,7 @@ def load(path: str | Path) -> Registry:
     if not isinstance(capacity, int) or isinstance(capacity, bool) or not HEADER <= capacity <= 4096:
         raise fail(_field_line(text, "store", "capacity"),
                    f"capacity must be a number of bytes from {HEADER} to 4096, not {capacity!r}")
-    if byte_order not in ("little", "big"):
+    if byte_order not in BYTE_ORDERS:
         raise fail(_field_line(text, "store", "byte_order"), f"byte_order must be little or big, not {byte_order!r}")
     if not isinstance(prefix, str) or not _IDENT.fullmatch(prefix):
         raise fail(_field_line(text, "store", "prefix"), f"prefix must be a C identifier, not {prefix!r}")
