@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..btf.spec import Spec
 from ..commands import document
+from ..commands.check import ERROR, REFUSED
 from ..errors import BtfmetaError
 from ..loader.target import Target
 from .inputs import Kernel, read_btf
@@ -80,7 +81,7 @@ def check_fleet(kernels: Sequence[Kernel], objects: dict[str, bytes], *, modules
 
 def failed(results: Sequence[KernelResult]) -> bool:
     """Any kernel unreadable, or any program refused or in error anywhere."""
-    return any(r.error or any(v in ("refused", "error") for prog in r.verdicts.values() for v in prog.values())
+    return any(r.error or any(v in (REFUSED, ERROR) for prog in r.verdicts.values() for v in prog.values())
                or any(not prog for prog in r.verdicts.values()) for r in results)
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..commands.check import ERROR, GUARDED, OK, REFUSED
 from ..fileio import write_output
 from .watch import ABSENT, DISAPPEARED, UNREADABLE, Event, watch
 
@@ -35,8 +36,8 @@ def describe(event: Event, name: str) -> str:
     if event.change in (ABSENT, DISAPPEARED, UNREADABLE):
         return head + (f": {event.error}" if event.error else "")
     outcome = event.outcomes[name]
-    counts = {v: list(outcome.verdicts.values()).count(v) for v in ("ok", "guarded", "refused", "error")}
-    return head + ": " + ", ".join(f"{n} {v}" for v, n in counts.items() if n or v != "error")
+    counts = {v: list(outcome.verdicts.values()).count(v) for v in (OK, GUARDED, REFUSED, ERROR)}
+    return head + ": " + ", ".join(f"{n} {v}" for v, n in counts.items() if n or v != ERROR)
 
 
 def run(source, obj_name: str, obj: bytes, out: str, *, exec_cmd: str | None, interval: float,
