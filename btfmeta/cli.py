@@ -388,6 +388,22 @@ def kv() -> None:
     """Packet metadata as a key-value store: a deployment's key registry, blobs."""
 
 
+@kv.command("compile")
+@click.argument("registry", type=_PATH)
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False),
+              help="Directory to write the files to.")
+@_base_option
+def kv_compile(registry: str, directory: str, base: str | None) -> None:
+    """REGISTRY as PREFIX_kv.h and PREFIX_keys.h (BPF and host helpers, the key enum),
+    PREFIX_keys.py and PREFIX.btf (the key enum and value types; split on --base)."""
+    from .commands import kvgen
+    from .kv import load
+
+    files = kvgen.generate(load(registry), load_spec(base) if base else None)
+    for path in kvgen.write(files, directory):
+        click.echo(f"wrote {path}", err=True)
+
+
 @kv.command("decode")
 @click.argument("registry", type=_PATH)
 @click.argument("blob", type=_PATH)

@@ -79,4 +79,35 @@ show layout btf_objects.bpf.o mynic_metadata xdp_rx_meta
 show layout "$out/mynic_v2.btf" mynic_metadata___v2 --format json > "$out/mynic_v2.layout.json"
 wrote "$out/mynic_v2.layout.json"
 
+step "8. The metadata key-value store: two deployments number the same keys differently"
+echo "   A deployment's registry: its keys, their sizes, what fits in the store:"
+show kv layout kv/deploy_b.toml
+echo "   Each registry compiled: C helpers and the key enum for programs, Python constants, BTF:"
+show kv compile kv/deploy_a.toml -o "$out/kv/a"
+show kv compile kv/deploy_b.toml -o "$out/kv/b"
+wrote "$out"/kv/a/* "$out"/kv/b/*
+echo "   The writer was compiled once, against A's header (include/kv); relocated to each deployment's numbers:"
+show relocate xdp_kv_writer.bpf.o --btf "$out/kv/a/mymeta.btf" -o "$out/xdp_kv_writer.a.o"
+show relocate xdp_kv_writer.bpf.o --btf "$out/kv/b/mymeta.btf" -o "$out/xdp_kv_writer.b.o" \
+	--report "$out/xdp_kv_writer.b.json"
+wrote "$out/xdp_kv_writer.a.o" "$out/xdp_kv_writer.b.o" "$out/xdp_kv_writer.b.json"
+echo "   What B's relocations found (count; A's numbers in the program, B's in the target):"
+grep -E '"(local_spec|target_spec|result)"' "$out/xdp_kv_writer.b.json" | sort | uniq -c
+echo "   B has no tenant key: the writer sets it only if MYMETA_HAS_KEY(TENANT), so it runs on both;"
+echo "   the unguarded build is refused on B (exit 1 is expected here):"
+show check xdp_kv_writer.bpf.o --btf "$out/kv/a/mymeta.btf" --btf "$out/kv/b/mymeta.btf"
+show check kv_reader.bpf.o --btf "$out/kv/a/mymeta.btf" --btf "$out/kv/b/mymeta.btf"
+show check xdp_kv_writer_unguarded.bpf.o --btf "$out/kv/a/mymeta.btf" --btf "$out/kv/b/mymeta.btf" || true
+echo "   The NIC's layout and the registry as one target BTF (the same decisions for the writer):"
+show compile mynic_metadata_v2.h "$out/kv/b/mymeta_keys.h" -o "$out/kv/nic_v2+kv_b.btf"
+show check xdp_mynic.bpf.o --btf "$out/kv/nic_v2+kv_b.btf"
+show check xdp_kv_writer.bpf.o --btf "$out/kv/nic_v2+kv_b.btf"
+echo "   A store as B's writer leaves it, read back by B's registry (what an AF_XDP reader does):"
+show kv encode kv/deploy_b.toml rx_hash=0x9e3779b9 rx_timestamp=1700000000123456789 mark=-7 vlan_present=1 \
+	-o "$out/kv/b/store.bin"
+wrote "$out/kv/b/store.bin"
+show kv decode kv/deploy_b.toml "$out/kv/b/store.bin" --format text
+echo "   Read by A's registry it is refused, not misread (exit 2 is expected here):"
+show kv decode kv/deploy_a.toml "$out/kv/b/store.bin" || true
+
 printf '\nDone: every output is in %s/\n' "$(cd "$out" && pwd)"

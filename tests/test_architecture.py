@@ -23,6 +23,7 @@ ALLOWED = {
     "elf": {"btf"},
     "core": {"btf", "elf"},
     "render": {"btf"},
+    "kv": set(),
 }
 
 

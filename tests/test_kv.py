@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from btfmeta.kv import KVError, RegistryError, Store, load
 from btfmeta.kv.codec import SIZES
 
-from .conftest import run_cli
+from .conftest import bpftool_dump, run_cli
 
 
 def model_bytes(values: dict[int, bytes], fmt: str, capacity: int, order: str) -> bytes:
@@ -192,3 +192,87 @@ def test_random_blobs_never_crash_the_decoder(tmp_path_factory, data):
         load(reg).decode(data)
     except Exception as exc:  # only the documented refusals
         assert type(exc).__name__ in ("BlobError",), exc
+
+
+def test_kv_compile_outputs(tmp_path, bpftool):
+    """Four files, the same bytes every time; the BTF is what bpftool reads, holding the key
+    enum and the value struct that layout shows."""
+    reg = tmp_path / "reg.toml"
+    reg.write_text(REGISTRY)
+    for d in ("one", "two"):
+        r = run_cli("kv", "compile", str(reg), "-o", str(tmp_path / d))
+        assert r.code == 0, r.stderr
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == ["mymeta.btf", "mymeta_keys.h", "mymeta_keys.py", "mymeta_kv.h"]
+    assert all((tmp_path / "one" / n).read_bytes() == (tmp_path / "two" / n).read_bytes() for n in names)
+    dump = bpftool_dump(bpftool, tmp_path / "one" / "mymeta.btf").decode()
+    assert "ENUM 'mymeta_key' encoding=UNSIGNED size=4 vlen=3" in dump and "'MYMETA_TIMESTAMP' val=9" in dump
+    layout = run_cli("layout", str(tmp_path / "one" / "mymeta.btf"), "mymeta_values").stdout.decode()
+    assert "\tlong long                  timestamp;            /*     8     8 */" in layout, layout
+    consts: dict = {}
+    exec(compile((tmp_path / "one" / "mymeta_keys.py").read_text(), "mymeta_keys.py", "exec"), consts)  # our own output
+    assert consts["KEYS"] == {"rx_hash": (0, "u32", 4), "vlan_present": (5, "flag", 0), "timestamp": (9, "s64", 8)}
+    assert consts["MYMETA_TIMESTAMP"] == 9 and consts["CAPACITY"] == 64
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[store\nformat = 1\n", "line 1"),  # malformed TOML
+    (REGISTRY.replace("number = 9", "number = 5"), "line 16: keys.timestamp: number 5 is also vlan_present's"),
+    (REGISTRY.replace("[keys.timestamp]", "[keys.Rx_Hash]"), "are one C enumerator (MYMETA_RX_HASH)"),
+    (REGISTRY.replace("[keys.timestamp]", "[keys.int]"), "'int' is taken"),
+    (REGISTRY.replace("[keys.timestamp]", "[keys.kv_header]"), "'kv_header' is taken"),
+])
+def test_bad_registries_write_nothing(tmp_path, text, message):
+    reg = tmp_path / "reg.toml"
+    reg.write_text(text)
+    out = tmp_path / "out"
+    for argv in (["kv", "compile", str(reg), "-o", str(out)], ["kv", "encode", str(reg), "rx_hash=1", "-o",
+                                                               str(out / "blob")]):
+        r = run_cli(*argv)
+        assert r.code == 2 and r.stderr.count("\n") == 1 and message in r.stderr and str(reg) in r.stderr, r
+        assert not out.exists()
+
+
+def test_encode_refusals_write_nothing(tmp_path):
+    reg = tmp_path / "reg.toml"
+    reg.write_text(REGISTRY)
+    blob = tmp_path / "blob"
+    for values in (["nosuch=1"], ["rx_hash=0x100000000"], ["vlan_present=2"]):
+        r = run_cli("kv", "encode", str(reg), *values, "-o", str(blob))
+        assert r.code == 2 and r.stderr.count("\n") == 1, r
+        assert not blob.exists()
+
+
+@settings(max_examples=300, deadline=None)
+@given(cut=st.integers(0, len(REGISTRY)), junk=st.text(max_size=12))
+def test_mangled_registries_are_refused_cleanly(tmp_path_factory, cut, junk):
+    """A registry with text spliced in anywhere loads or is refused with its file and a line."""
+    reg = tmp_path_factory.mktemp("mangled") / "reg.toml"
+    reg.write_text(REGISTRY[:cut] + junk + REGISTRY[cut:])
+    try:
+        load(reg)
+    except RegistryError as exc:
+        assert str(reg) in str(exc) and "line " in str(exc) and "\n" not in str(exc)
+
+
+def test_descriptions_and_paths_stay_in_their_comments(tmp_path):
+    """A description or a registry path with */ or a newline cannot end a comment in the
+    generated C or Python."""
+    import subprocess
+
+    from .conftest import tool
+
+    d = tmp_path / "evil *" / " int x; /*"  # the path reads "evil */ int x; /*"
+    d.mkdir(parents=True)
+    reg = d / "reg.toml"
+    reg.write_text(REGISTRY.replace('type = "u32"', 'type = "u32"\ndescription = "a */ int evil; /*\\n#error x"'))
+    out = tmp_path / "out"
+    assert run_cli("kv", "compile", str(reg), "-o", str(out)).code == 0
+    src = tmp_path / "use.c"
+    src.write_text('#include "mymeta_kv.h"\nint main(void) { return MYMETA_RX_HASH; }\n')
+    r = subprocess.run([tool("gcc"), "-Wall", "-Werror", "-fsyntax-only", f"-I{out}", str(src)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    consts: dict = {}
+    exec(compile((out / "mymeta_keys.py").read_text(), "mymeta_keys.py", "exec"), consts)
+    assert consts["MYMETA_RX_HASH"] == 0

@@ -7,8 +7,9 @@ byte order; a value's offset is 16 plus the sizes of the set keys below it.  Two
     seed     code 01: 2 bytes, 10: 4, 11: 8   (the thread's draft counts 11 as 6: a bug)
     rfc-v2   code 01: 0 bytes (a flag), 10: 4, 11: 8
 
-``set`` checks, in order: the key (0-63), the size (one the format has), a key already set
-(same size: overwritten in place; another: -EBUSY), room (-ENOSPC).  Errors are
+``set`` checks, in order: the key (0-63), the size (one the format has), the header (one
+claiming more bytes than the store has: -EINVAL), a key already set (same size:
+overwritten in place; another: -EBUSY), room (-ENOSPC).  Errors are
 ``KVError`` carrying a negative errno, as the C and BPF helpers return it.  Bytes freed
 by a delete are zeroed, so equal stores are equal bytes.
 """
@@ -63,77 +64,89 @@ class Store:
     def code(self, key: int) -> int:
         return self._code_in(*self._words(), key)
 
-    def _length(self, below: int = 64) -> int:
-        """Bytes of values of the set keys below ``below``."""
-        high, low = self._words()
+    def _length(self, high: int, low: int, below: int = 64) -> int:
+        """Bytes of values of the keys set in (high, low) below ``below``: popcounts of the
+        masked words, as the C helpers count them (code 11 is 8 bytes in both formats)."""
         mask = (1 << below) - 1
         high, low = high & mask, low & mask
-        sizes = SIZES[self.fmt]
-        return sum(sizes[self._code_in(high, low, k)] for k in range(below) if ((high | low) >> k) & 1)
+        if self.fmt == "seed":  # 01: 2, 10: 4, 11: 2 + 4 + 2
+            return 2 * low.bit_count() + 4 * high.bit_count() + 2 * (high & low).bit_count()
+        return 4 * high.bit_count() + 4 * (high & low).bit_count()  # 01: 0, 10: 4, 11: 8
 
     def used(self) -> int:
         """Header and values: where the free space starts."""
-        return HEADER + self._length()
+        return HEADER + self._length(*self._words())
+
+    def _open(self, key: int) -> tuple[int, int, int]:
+        """(high, low, used) for an operation on ``key``, as the C helpers' _open: -EINVAL for
+        a key not 0-63 or a header claiming more bytes than the store has."""
+        if not 0 <= key < 64:
+            raise KVError(-errno.EINVAL, f"key {key} is not 0-63")
+        high, low = self._words()
+        used = HEADER + self._length(high, low)
+        if used > self.capacity:
+            raise KVError(-errno.EINVAL, f"the header claims {used} bytes, the store has {self.capacity}")
+        return high, low, used
+
+    def _found(self, high: int, low: int, key: int) -> tuple[int, int]:
+        """(offset, size) of a set key's value; -ENOENT if it is not set."""
+        code = self._code_in(high, low, key)
+        if not code:
+            raise KVError(-errno.ENOENT, f"key {key} is not set")
+        return HEADER + self._length(high, low, key), SIZES[self.fmt][code]
 
     # -- operations ------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_key(key: int) -> None:
-        if not 0 <= key < 64:
-            raise KVError(-errno.EINVAL, f"key {key} is not 0-63")
-
     def is_set(self, key: int) -> bool:
-        self._check_key(key)
-        return self.code(key) != 0
+        high, low, _ = self._open(key)
+        return self._code_in(high, low, key) != 0
 
     def set(self, key: int, value: bytes) -> None:
-        self._check_key(key)
-        code = self.codes.get(len(value))
-        if code is None:
-            raise KVError(-errno.EINVAL, f"a {len(value)}-byte value is not a {self.fmt} size")
-        old = self.code(key)
-        off = HEADER + self._length(key)
-        if old:
-            if SIZES[self.fmt][old] != len(value):
-                raise KVError(-errno.EBUSY, f"key {key} is set with another size")
-            self.buf[off:off + len(value)] = value
-            return
-        used = self.used()
-        if used + len(value) > self.capacity:
-            raise KVError(-errno.ENOSPC, f"no room for {len(value)} more bytes ({used} of {self.capacity} used)")
         n = len(value)
+        code = self.codes.get(n)
+        if code is None and 0 <= key < 64:
+            raise KVError(-errno.EINVAL, f"a {n}-byte value is not a {self.fmt} size")
+        high, low, used = self._open(key)
+        off = HEADER + self._length(high, low, key)
+        old = self._code_in(high, low, key)
+        if old:
+            if SIZES[self.fmt][old] != n:
+                raise KVError(-errno.EBUSY, f"key {key} is set with another size")
+            self.buf[off:off + n] = value
+            return
+        if used + n > self.capacity:
+            raise KVError(-errno.ENOSPC, f"no room for {n} more bytes ({used} of {self.capacity} used)")
         self.buf[off + n:used + n] = self.buf[off:used]
         self.buf[off:off + n] = value
-        high, low = self._words()
         self._set_words(high | (code >> 1) << key, low | (code & 1) << key)
 
     def get(self, key: int, bufsize: int = 8) -> bytes:
-        self._check_key(key)
-        code = self.code(key)
-        if not code:
-            raise KVError(-errno.ENOENT, f"key {key} is not set")
-        size = SIZES[self.fmt][code]
+        high, low, _ = self._open(key)
+        off, size = self._found(high, low, key)
         if size > bufsize:
             raise KVError(-errno.EFBIG, f"key {key}'s {size}-byte value does not fit {bufsize} bytes")
-        off = HEADER + self._length(key)
         return bytes(self.buf[off:off + size])
 
     def delete(self, key: int) -> None:
-        self._check_key(key)
-        code = self.code(key)
-        if not code:
-            raise KVError(-errno.ENOENT, f"key {key} is not set")
-        size = SIZES[self.fmt][code]
-        off = HEADER + self._length(key)
-        used = self.used()
+        high, low, used = self._open(key)
+        off, size = self._found(high, low, key)
         self.buf[off:used - size] = self.buf[off + size:used]
         self.buf[used - size:used] = bytes(size)
-        high, low = self._words()
         self._set_words(high & ~(1 << key), low & ~(1 << key))
 
     def set_keys(self) -> list[int]:
         high, low = self._words()
         return [k for k in range(64) if ((high | low) >> k) & 1]
+
+    def items(self) -> list[tuple[int, bytes]]:
+        """(key, value) of every set key in key order, in one pass (a reader's decode)."""
+        high, low, _ = self._open(0)
+        sizes, off, out = SIZES[self.fmt], HEADER, []
+        for k in self.set_keys():
+            size = sizes[self._code_in(high, low, k)]
+            out.append((k, bytes(self.buf[off:off + size])))
+            off += size
+        return out
 
     def __bytes__(self) -> bytes:
         return bytes(self.buf)

@@ -31,6 +31,16 @@ from .codec import BYTE_ORDERS, HEADER, SIZES, BlobError, KVError, Store
 TYPES = {"u16": (2, False), "s16": (2, True), "u32": (4, False), "s32": (4, True), "u64": (8, False),
          "s64": (8, True), "flag": (0, False)}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# the generated headers' own macros are PREFIX_KV_*, PREFIX_KEYS_H, PREFIX_KEY, PREFIX_HAS_KEY
+# and PREFIX_FIXED_KEYS: a key's enumerator PREFIX_NAME must not be one of them
+_RESERVED = re.compile(r"(?i)kv(_.*)?|keys_h|key|has_key|fixed_keys")
+# a key name is a struct member and part of function names; a C keyword is no member name
+_C_KEYWORDS = frozenset((
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
+    "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert",
+    "_Thread_local", "asm", "typeof", "__attribute__"))
 
 
 class RegistryError(BtfmetaError):
@@ -93,18 +103,15 @@ class Registry:
         store = Store.parse(blob, self.format, self.byte_order, path=path)
         numbers = {k.number: k for k in self.keys}
         out: dict[str, int | bool] = {}
-        for number in store.set_keys():
+        for number, value in store.items():
             key = numbers.get(number)
             if key is None:
                 raise BlobError(f"key {number} is set but the registry has no such key", path=path)
-            size = SIZES[self.format][store.code(number)]
-            if size != key.size:
-                raise BlobError(f"key {number} ({key.name}) holds {size} bytes, its type {key.type} is {key.size}"
-                                " (the wrong byte order?)", path=path)
-            if key.type == "flag":
-                out[key.name] = True
-            else:
-                out[key.name] = int.from_bytes(store.get(number, 8), self.byte_order, signed=TYPES[key.type][1])
+            if len(value) != key.size:
+                raise BlobError(f"key {number} ({key.name}) holds {len(value)} bytes, its type {key.type} is "
+                                f"{key.size} (the wrong byte order?)", path=path)
+            out[key.name] = True if key.type == "flag" else \
+                int.from_bytes(value, self.byte_order, signed=TYPES[key.type][1])
         return out
 
 
@@ -148,12 +155,13 @@ def load(path: str | Path) -> Registry:
                    f"capacity must be a number of bytes from {HEADER} to 4096, not {capacity!r}")
     if byte_order not in BYTE_ORDERS:
         raise fail(_field_line(text, "store", "byte_order"), f"byte_order must be little or big, not {byte_order!r}")
-    if not isinstance(prefix, str) or not _IDENT.fullmatch(prefix):
+    if not isinstance(prefix, str) or not _IDENT.fullmatch(prefix) or prefix in _C_KEYWORDS:
         raise fail(_field_line(text, "store", "prefix"), f"prefix must be a C identifier, not {prefix!r}")
     keys = doc.get("keys", {})
     if not isinstance(keys, dict) or not keys:
         raise fail(1, "no [keys.NAME] tables")
     seen: dict[int, str] = {}
+    upper: dict[str, str] = {}
     out = []
     for key_name, spec in keys.items():
         table = rf"keys\.\"?{re.escape(key_name)}\"?"
@@ -162,6 +170,12 @@ def load(path: str | Path) -> Registry:
             raise fail(line, f"keys.{key_name} must be a table")
         if not _IDENT.fullmatch(key_name):
             raise fail(line, f"key name {key_name!r} is not a C identifier")
+        if _RESERVED.fullmatch(key_name) or key_name in _C_KEYWORDS:
+            raise fail(line, f"key name {key_name!r} is taken by the generated header's own names")
+        if key_name.upper() in upper:
+            raise fail(line, f"key name {key_name!r} and {upper[key_name.upper()]!r} are one C enumerator "
+                       f"({prefix.upper()}_{key_name.upper()})")
+        upper[key_name.upper()] = key_name
         number, typ = spec.get("number"), spec.get("type")
         if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < 64:
             raise fail(_field_line(text, table, "number"), f"keys.{key_name}: number must be 0-63, not {number!r}")

@@ -10,10 +10,11 @@ import jinja2
 
 
 def comment(text: object) -> str:
-    """Text safe inside a C ``/* */`` or a Python ``#`` comment: one line, no ``*/``
-    (a path or name echoed there must not end the comment and start code)."""
+    """Text safe inside a C ``/* */`` or a Python ``#`` comment: one line, no ``*/`` (a
+    path or name echoed there must not end the comment and start code) and no ``/*``
+    (which -Wcomment flags)."""
     shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
-    return shown.replace("*/", "*\\/")
+    return shown.replace("*/", "*\\/").replace("/*", "/\\*")
 
 
 @cache

@@ -1,0 +1,116 @@
+"""Key numbers delivered by CO-RE (issue 14, acceptance 3): one writer and one reader
+object, compiled against deployment A's view of the key enum, relocated by btfmeta against
+A's and B's registry BTF (the same names, other numbers; B lacks a key): each agrees
+instruction for instruction with libbpf relocating it against the same BTF, and in the
+kernel's test runs the writer's store decodes by the deployment's registry to what it was
+given, and the reader reads a store encoded by that registry.  `check` refuses the writer
+that sets the missing key unguarded, as libbpf's load fails."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from btfmeta import load_spec
+from btfmeta.core.object import relocate_object
+from btfmeta.kv import load
+
+from . import kvharness as kh
+from .conftest import REPO, run_cli, run_loader
+from .test_kv_c import kv_runner  # noqa: F401 (fixture)
+
+SAMPLES = REPO / "samples"
+FACTS = struct.Struct("<IiQII")  # struct frame_facts
+READ = struct.Struct("<iIiiQiiiI")  # struct what_was_read
+
+
+@pytest.fixture(scope="module")
+def deployments(tmp_path_factory, clang) -> dict[str, Path]:
+    """kv compile of both registries, and the sample programs built against A's header."""
+    root = tmp_path_factory.mktemp("kvcore")
+    out = {}
+    for d in ("a", "b"):
+        out[d] = kh.generate(root / d, (SAMPLES / "kv" / f"deploy_{d}.toml").read_text())
+    for name, src, extra in (("writer", "xdp_kv_writer", ()), ("unguarded", "xdp_kv_writer", ("-DUNGUARDED",)),
+                             ("reader", "kv_reader", ())):
+        out[name] = kh.build_bpf(clang, out["a"], root / f"{name}.o", source=SAMPLES / f"{src}.bpf.c", extra=extra)
+    return out
+
+
+def _relocated(obj: Path, btf: Path, tmp: Path, core_loader: str) -> Path:
+    """btfmeta's relocation of ``obj``, after checking it is libbpf's, instruction for instruction."""
+    ours = tmp / f"{obj.stem}.{btf.parent.name}.o"
+    ours.write_bytes(relocate_object(obj.read_bytes(), load_spec(btf)).data)
+    theirs = run_loader(core_loader, obj, btf)
+    plain = run_loader(core_loader, ours, None)
+    assert theirs.loaded and plain.loaded
+    assert plain.insns == theirs.insns
+    return ours
+
+
+@pytest.mark.parametrize("deployment", ["a", "b"])
+def test_one_binary_writes_and_reads_each_deployments_keys(deployment, deployments, tmp_path, core_loader,
+                                                           kv_runner):  # noqa: F811
+    registry = load(deployments[deployment] / "registry.toml")
+    btf = deployments[deployment] / "mymeta.btf"
+    writer = _relocated(deployments["writer"], btf, tmp_path, core_loader)
+    reader = _relocated(deployments["reader"], btf, tmp_path, core_loader)
+    facts = {"rx_hash": 0x9E3779B9, "mark": -7, "rx_timestamp": 1_700_000_000_123_456_789, "tenant": 42}
+    packet = FACTS.pack(facts["rx_hash"], facts["mark"], facts["rx_timestamp"], facts["tenant"], 1).ljust(64, b"\0")
+    (meta, _), = kh.run_raw([kv_runner, str(writer), "kv_writer", "-", "4"], [f" {packet.hex()}\n"])
+    want = {**facts, "vlan_present": True}
+    if deployment == "b":
+        del want["tenant"]  # B has no such key: the guarded set was dead code
+    assert registry.decode(meta) == want
+    numbers = {k.name: k.number for k in registry.keys}
+    assert {n for n in range(64) if registry.store(meta).is_set(n)} == {numbers[name] for name in want}
+
+    store = registry.encode({"rx_hash": 7, "rx_timestamp": 1 << 40, "mark": -1})
+    (_, packet), = kh.run_raw([kv_runner, str(reader), "kv_reader_xdp", "-", "4"],
+                              [f"{store.hex()} {bytes(64).hex()}\n"])
+    got = READ.unpack(packet[:READ.size])
+    assert got == (0, 7, 0, 0, 1 << 40, -1, 0, -2, 0)  # tenant: not set in A, not a key in B
+
+
+def test_check_refuses_an_unguarded_missing_key(deployments, core_loader):
+    a, b = (str(deployments[d] / "mymeta.btf") for d in "ab")
+    for name, verdicts, code in (("writer", ["ok", "guarded"], 0), ("unguarded", ["ok", "refused"], 1)):
+        r = run_cli("check", str(deployments[name]), "--btf", a, "--btf", b)
+        assert r.code == code, r.stderr
+        assert r.stdout.decode().splitlines()[1].split()[1:] == verdicts
+    assert not run_loader(core_loader, deployments["unguarded"], Path(b)).loaded  # libbpf agrees
+    assert run_loader(core_loader, deployments["unguarded"], Path(a)).loaded
+
+
+def test_the_nic_layout_and_the_registry_as_one_target(deployments, tmp_path, core_loader):
+    """The NIC's header and the registry's keys header compiled together: the writer gets the
+    same instructions as against the registry alone, and libbpf agrees."""
+    from btfmeta.cfront.compile import compile_headers
+
+    both = tmp_path / "nic_v2+kv_b.btf"
+    both.write_bytes(compile_headers([str(SAMPLES / "mynic_metadata_v2.h"),
+                                      str(deployments["b"] / "mymeta_keys.h")]).to_bytes())
+    alone = _relocated(deployments["writer"], deployments["b"] / "mymeta.btf", tmp_path, core_loader)
+    together = _relocated(deployments["writer"], both, tmp_path, core_loader)
+    assert run_loader(core_loader, alone, None).insns == run_loader(core_loader, together, None).insns
+
+
+def test_shipped_samples(tmp_path, core_loader):
+    """samples/include/kv is `kv compile kv/deploy_a.toml` run in samples/ now, and the shipped
+    objects relocate against both deployments as libbpf does."""
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(SAMPLES)
+    try:
+        fresh = kh.kvgen.generate(load("kv/deploy_a.toml"))
+    finally:
+        os.chdir(cwd)
+    assert {p.name: p.read_bytes() for p in (SAMPLES / "include" / "kv").iterdir()} == fresh
+    for d in ("a", "b"):
+        btf = tmp_path / d / "mymeta.btf"
+        kh.generate(tmp_path / d, (SAMPLES / "kv" / f"deploy_{d}.toml").read_text())
+        for obj in ("xdp_kv_writer", "kv_reader"):
+            _relocated(SAMPLES / f"{obj}.bpf.o", btf, tmp_path, core_loader)
