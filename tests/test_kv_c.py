@@ -72,3 +72,69 @@ def test_verifier_accepts_the_helpers(cpu, tmp_path, clang, kv_runner, record_pr
             assert got == [], f"kernel {kernel}"
     record_property("kernel", kernel)
     print(f"verifier of kernel {kernel} accepted -mcpu={cpu}")
+
+
+TYPED = {"seed": ["u16", "s16", "u32", "s32", "u64", "s64"], "rfc-v2": ["flag", "u32", "s32", "u64", "s64"]}
+TYPED_MAIN = """#include <stdio.h>
+#include "kvt_kv.h"
+int main(void)
+{
+	unsigned char m[144] = {0};
+%s
+	for (unsigned i = 0; i < sizeof(m); i++)
+		printf("%%02x", m[i]);
+	printf("\\n");
+%s
+	return 0;
+}
+"""
+
+
+def _typed_calls(name: str, typ: str, value: int) -> tuple[str, str]:
+    """C that sets key NAME to VALUE with its typed setter, and prints what its getter reads."""
+    from btfmeta.kv.registry import TYPES
+
+    if typ == "flag":
+        return (f"\tif (kvt_set_{name}(m, m + sizeof(m))) return 1;",
+                f'\tprintf("%d\\n", kvt_is_set_{name}(m, m + sizeof(m)));')
+    ctype, signed = kh.kvgen.CTYPES[typ], TYPES[typ][1]
+    literal = f"({ctype}){value & (1 << 64) - 1:#x}ULL"  # no negative literal can overflow
+    wide, fmt = ("long long", "%lld") if signed else ("unsigned long long", "%llu")
+    return (f"\tif (kvt_set_{name}(m, m + sizeof(m), {literal})) return 1;",
+            f"\t{{ {ctype} v; if (kvt_get_{name}(m, m + sizeof(m), &v)) return 2; "
+            f'printf("{fmt}\\n", ({wide})v); }}')
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+@pytest.mark.parametrize("fmt", ["seed", "rfc-v2"])
+def test_typed_wrappers_agree_with_the_registry(fmt, order, tmp_path):
+    """Every type's PREFIX_set_NAME/PREFIX_get_NAME, built for the host, writes the bytes
+    Registry.encode writes for the same values and reads back what Registry.decode reads;
+    the extremes of each type (sign bits, all ones) included."""
+    import subprocess
+
+    from btfmeta.kv import load
+    from btfmeta.kv.registry import TYPES
+
+    gcc = tool("gcc")
+    rng = random.Random(f"{fmt}{order}")
+    keys = {f"k_{t}": (n * 7 % 64, t) for n, t in enumerate(TYPED[fmt])}
+    d = kh.generate(tmp_path, kh.registry_text(fmt, 144, order, keys=keys))
+    reg = load(d / "registry.toml")
+    for trial in range(8):
+        values: dict[str, int] = {}
+        for name, (_, t) in keys.items():
+            size, signed = TYPES[t]
+            lo, hi = (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1) if signed else (0, (1 << (8 * size)) - 1)
+            values[name] = 1 if t == "flag" else lo if not trial else \
+                rng.choice([lo, hi, 0, -1 if signed else 1, rng.randint(lo, hi)])
+        calls = [_typed_calls(name, t, values[name]) for name, (_, t) in keys.items()]
+        src = tmp_path / f"typed{trial}.c"
+        src.write_text(TYPED_MAIN % ("\n".join(c[0] for c in calls), "\n".join(c[1] for c in calls)))
+        exe = tmp_path / f"typed{trial}"
+        subprocess.run([gcc, "-O2", "-Wall", "-Werror", f"-I{d}", str(src), "-o", str(exe)], check=True)
+        out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
+        assert bytes.fromhex(out[0]) == reg.encode(values), (trial, values)
+        assert [int(x) for x in out[1:]] == list(values.values()), (trial, values)
+        decoded = {name: int(v) for name, v in reg.decode(bytes.fromhex(out[0])).items()}
+        assert decoded == values

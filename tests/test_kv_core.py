@@ -114,3 +114,23 @@ def test_shipped_samples(tmp_path, core_loader):
         kh.generate(tmp_path / d, (SAMPLES / "kv" / f"deploy_{d}.toml").read_text())
         for obj in ("xdp_kv_writer", "kv_reader"):
             _relocated(SAMPLES / f"{obj}.bpf.o", btf, tmp_path, core_loader)
+
+
+def test_registry_btf_split_on_vmlinux(tmp_path, shared_btf, bpftool):
+    """kv compile --base: the registry BTF as split BTF on the kernel's (like a module's);
+    bpftool reads it on that base and the writer relocates against it as against the
+    standalone registry BTF."""
+    from .conftest import bpftool_dump
+
+    base = shared_btf / "vmlinux.btf"
+    for d, argv in (("split", ["--base", str(base)]), ("alone", [])):
+        r = run_cli("kv", "compile", str(SAMPLES / "kv" / "deploy_b.toml"), "-o", str(tmp_path / d), *argv)
+        assert r.code == 0, r.stderr
+    split = tmp_path / "split" / "mymeta.btf"
+    dump = bpftool_dump(bpftool, split, base).decode()
+    assert "ENUM 'mymeta_key' encoding=UNSIGNED size=4 vlen=4" in dump and "'MYMETA_MARK' val=60" in dump
+    assert dump.splitlines()[0].startswith("[") and not dump.startswith("[1] ")  # ids after vmlinux's
+    obj = (SAMPLES / "xdp_kv_writer.bpf.o").read_bytes()
+    ours = relocate_object(obj, load_spec(split, base=load_spec(base)))
+    alone = relocate_object(obj, load_spec(tmp_path / "alone" / "mymeta.btf"))
+    assert ours.data == alone.data

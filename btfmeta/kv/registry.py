@@ -135,9 +135,11 @@ def load(path: str | Path) -> Registry:
     text = read_bytes(path).decode("utf-8", "replace")
     try:
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RegistryError(f"line {exc.lineno}: {exc.msg}" if hasattr(exc, "lineno") else str(exc),
-                            path=name) from None
+    except tomllib.TOMLDecodeError as exc:  # Python 3.11 puts the position in the message only
+        where = re.search(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$", str(exc))
+        msg = str(exc)[:where.start()] if where else str(exc)
+        line = f"line {where[1]}, column {where[2]}" if where and where[1] else f"line {text.count(chr(10)) + 1}"
+        raise RegistryError(f"{line}: {msg}", path=name) from None
     store = doc.get("store")
 
     def fail(line: int, message: str) -> RegistryError:

@@ -5,24 +5,7 @@
 #include <string.h>
 #include "kvt_kv.h"
 #include "kv_ops.h"
-
-static size_t unhex(const char *s, unsigned char *out, size_t max)
-{
-	size_t n = 0;
-	for (; s[0] && s[1] && n < max; s += 2) {
-		unsigned int b;
-		if (sscanf(s, "%2x", &b) != 1)
-			break;
-		out[n++] = (unsigned char)b;
-	}
-	return n;
-}
-
-static void hex(const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
-}
+#include "kv_lines.h"
 
 int main(void)
 {

@@ -15,30 +15,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include "kv_lines.h"
 
 #define OP_SIZE 16
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, args);
-}
-
-static size_t unhex(const char *s, unsigned char *out, size_t max)
-{
-	size_t n = 0;
-	for (; s[0] && s[1] && s[0] != '\n' && n < max; s += 2) {
-		unsigned int b;
-		if (sscanf(s, "%2x", &b) != 1)
-			break;
-		out[n++] = (unsigned char)b;
-	}
-	return n;
-}
-
-static void hex(const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
 }
 
 int main(int argc, char **argv)

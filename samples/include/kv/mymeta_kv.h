@@ -80,6 +80,12 @@ static __always_inline unsigned int mymeta_kv__length(unsigned long long high, u
 	return 4 * __builtin_popcountll(high) + 4 * __builtin_popcountll(high & low);
 }
 
+/* Key KEY's size code in (high, low): 0 when it is not set. */
+static __always_inline unsigned int mymeta_kv__code(unsigned long long high, unsigned long long low, unsigned int key)
+{
+	return (unsigned int)((high >> key) & 1) << 1 | (unsigned int)((low >> key) & 1);
+}
+
 static __always_inline unsigned int mymeta_kv__size(unsigned int code)
 {
 	return code == 1 ? 0 : code == 2 ? 4 : code == 3 ? 8 : 0;
@@ -129,41 +135,37 @@ MYMETA_KV__UNROLL
 	return 0;
 }
 
-/* Moves the values in [OFF, USED) up by N bytes, the last byte first (a bounded loop). */
-static __always_inline int mymeta_kv__open_gap(unsigned char *m, void *end, unsigned long long off, unsigned long long used,
-					      const unsigned int n)
+/* Moves the values in [OFF, USED) up by N bytes (UP, the last byte first: room for an
+ * insert at OFF) or those in [OFF + N, USED) down by N (the first byte first: a delete at
+ * OFF); N and UP are constants after inlining, the loop is bounded. */
+static __always_inline int mymeta_kv__shift(unsigned char *m, void *end, unsigned long long off, unsigned long long used,
+					   const unsigned int n, const int up)
 {
 MYMETA_KV__NO_UNROLL
 	for (unsigned long long i = 0; i < MYMETA_KV_CAPACITY - MYMETA_KV_HEADER; i++) {
-		unsigned long long at = used - 1 - i;
-		if (at < off || at >= MYMETA_KV_CAPACITY - n)
+		unsigned long long at = up ? used - 1 - i : off + i;
+		if ((up ? at < off : at + n >= used) || at >= MYMETA_KV_CAPACITY - n)
 			break;
 		MYMETA_KV__OPAQUE(at);
 		unsigned char *p = m + at;
 		MYMETA_KV__OPAQUE(p);
 		if ((void *)(p + n + 1) > end)
 			return -MYMETA_KV_EINVAL;
-		p[n] = p[0];
+		if (up)
+			p[n] = p[0];
+		else
+			p[0] = p[n];
 	}
 	return 0;
 }
 
-/* Moves the values in [OFF + N, USED) down by N bytes and zeroes the N bytes freed. */
+/* Closes the gap a delete at OFF leaves and zeroes the N bytes freed at the end. */
 static __always_inline int mymeta_kv__close_gap(unsigned char *m, void *end, unsigned long long off, unsigned long long used,
 					       const unsigned int n)
 {
-MYMETA_KV__NO_UNROLL
-	for (unsigned long long i = 0; i < MYMETA_KV_CAPACITY - MYMETA_KV_HEADER; i++) {
-		unsigned long long at = off + i;
-		if (at + n >= used || at >= MYMETA_KV_CAPACITY - n)
-			break;
-		MYMETA_KV__OPAQUE(at);
-		unsigned char *p = m + at;
-		MYMETA_KV__OPAQUE(p);
-		if ((void *)(p + n + 1) > end)
-			return -MYMETA_KV_EINVAL;
-		p[0] = p[n];
-	}
+	int err = mymeta_kv__shift(m, end, off, used, n, 0);
+	if (err)
+		return err;
 MYMETA_KV__UNROLL
 	for (unsigned long long i = 0; i < n; i++) {
 		unsigned long long at = used - n + i;
@@ -188,7 +190,7 @@ static __always_inline int mymeta_kv__set(unsigned char *m, void *end, unsigned 
 	int err = mymeta_kv__open(m, end, &high, &low, &used);
 	if (err)
 		return err;
-	unsigned int old = (unsigned int)((high >> key) & 1) << 1 | (unsigned int)((low >> key) & 1);
+	unsigned int old = mymeta_kv__code(high, low, key);
 	unsigned int off = mymeta_kv__offset(high, low, key);
 	if (off > used)
 		return -MYMETA_KV_EINVAL;
@@ -199,7 +201,7 @@ static __always_inline int mymeta_kv__set(unsigned char *m, void *end, unsigned 
 	}
 	if (used + n > MYMETA_KV_CAPACITY)
 		return -MYMETA_KV_ENOSPC;
-	err = mymeta_kv__open_gap(m, end, off, used, n);
+	err = mymeta_kv__shift(m, end, off, used, n, 1);
 	if (!err)
 		err = mymeta_kv__copy(m, end, off, (unsigned char *)val, n, 1);
 	if (err)
@@ -226,25 +228,35 @@ static __always_inline int mymeta_kv_set(void *meta, void *end, unsigned int key
 	}
 }
 
+/* The header, and where KEY's value is and its size: -EINVAL as _open does or for a key
+ * not 0-63, -ENOENT when KEY is not set. */
+static __always_inline int mymeta_kv__find(unsigned char *m, void *end, unsigned int key, unsigned long long *high,
+					  unsigned long long *low, unsigned int *used, unsigned int *off,
+					  unsigned int *size)
+{
+	if (key >= 64)
+		return -MYMETA_KV_EINVAL;
+	int err = mymeta_kv__open(m, end, high, low, used);
+	if (err)
+		return err;
+	unsigned int code = mymeta_kv__code(*high, *low, key);
+	if (!code)
+		return -MYMETA_KV_ENOENT;
+	*size = mymeta_kv__size(code);
+	*off = mymeta_kv__offset(*high, *low, key);
+	return *off > *used ? -MYMETA_KV_EINVAL : 0;
+}
+
 /* Copies KEY's value into BUF (BUFSIZE bytes); returns its size. */
 static __always_inline int mymeta_kv_get(void *meta, void *end, unsigned int key, void *buf, unsigned int bufsize)
 {
 	unsigned long long high, low;
-	unsigned int used;
-	if (key >= 64)
-		return -MYMETA_KV_EINVAL;
-	int err = mymeta_kv__open(meta, end, &high, &low, &used);
+	unsigned int used, off, size;
+	int err = mymeta_kv__find(meta, end, key, &high, &low, &used, &off, &size);
 	if (err)
 		return err;
-	unsigned int code = (unsigned int)((high >> key) & 1) << 1 | (unsigned int)((low >> key) & 1);
-	if (!code)
-		return -MYMETA_KV_ENOENT;
-	unsigned int size = mymeta_kv__size(code);
 	if (size > bufsize)
 		return -MYMETA_KV_EFBIG;
-	unsigned int off = mymeta_kv__offset(high, low, key);
-	if (off > used)
-		return -MYMETA_KV_EINVAL;
 	switch (size) {
 	case 4:
 		err = mymeta_kv__copy(meta, end, off, buf, 4, 0);
@@ -260,19 +272,11 @@ static __always_inline int mymeta_kv_get(void *meta, void *end, unsigned int key
 static __always_inline int mymeta_kv_delete(void *meta, void *end, unsigned int key)
 {
 	unsigned long long high, low;
-	unsigned int used;
-	if (key >= 64)
-		return -MYMETA_KV_EINVAL;
-	int err = mymeta_kv__open(meta, end, &high, &low, &used);
+	unsigned int used, off, size;
+	int err = mymeta_kv__find(meta, end, key, &high, &low, &used, &off, &size);
 	if (err)
 		return err;
-	unsigned int code = (unsigned int)((high >> key) & 1) << 1 | (unsigned int)((low >> key) & 1);
-	if (!code)
-		return -MYMETA_KV_ENOENT;
-	unsigned int off = mymeta_kv__offset(high, low, key);
-	if (off > used)
-		return -MYMETA_KV_EINVAL;
-	switch (mymeta_kv__size(code)) {
+	switch (size) {
 	case 4:
 		err = mymeta_kv__close_gap(meta, end, off, used, 4);
 		break;
@@ -291,177 +295,85 @@ static __always_inline int mymeta_kv_delete(void *meta, void *end, unsigned int 
 static __always_inline int mymeta_kv_is_set(void *meta, void *end, unsigned int key)
 {
 	unsigned long long high, low;
-	unsigned int used;
-	if (key >= 64)
-		return -MYMETA_KV_EINVAL;
-	int err = mymeta_kv__open(meta, end, &high, &low, &used);
-	if (err)
-		return err;
-	return (int)(((high | low) >> key) & 1);
+	unsigned int used, off, size;
+	int err = mymeta_kv__find(meta, end, key, &high, &low, &used, &off, &size);
+	return err == -MYMETA_KV_ENOENT ? 0 : err ? err : 1;
 }
-
-/* rx_hash: u32, hardware RX hash */
-static __always_inline int mymeta_get_rx_hash(void *meta, void *end, unsigned int *value)
-{
-	unsigned char b[4];
-	int r = mymeta_kv_get(meta, end, MYMETA_KEY(RX_HASH), b, 4);
-	if (r < 0)
-		return r;
-	if (r != 4)
-		return -MYMETA_KV_EINVAL;
-	unsigned int v = 0;
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 4; i++)
-		v = v << 8 | b[3 - i];
-	*value = (unsigned int)v;
-	return 0;
-}
-
-static __always_inline int mymeta_set_rx_hash(void *meta, void *end, unsigned int value)
-{
-	unsigned char b[4];
-	unsigned int v = (unsigned int)value;
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 4; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	return mymeta_kv_set(meta, end, MYMETA_KEY(RX_HASH), b, 4);
-}
-
-static __always_inline int mymeta_delete_rx_hash(void *meta, void *end)
-{
-	return mymeta_kv_delete(meta, end, MYMETA_KEY(RX_HASH));
-}
-
-static __always_inline int mymeta_is_set_rx_hash(void *meta, void *end)
-{
-	return mymeta_kv_is_set(meta, end, MYMETA_KEY(RX_HASH));
-}
-
-/* rx_timestamp: u64, hardware RX timestamp, ns */
-static __always_inline int mymeta_get_rx_timestamp(void *meta, void *end, unsigned long long *value)
+/* KEY's value as an unsigned number of SIZE bytes (a constant after inlining). */
+static __always_inline int mymeta_kv__get_uint(void *meta, void *end, unsigned int key, const unsigned int size,
+					      unsigned long long *out)
 {
 	unsigned char b[8];
-	int r = mymeta_kv_get(meta, end, MYMETA_KEY(RX_TIMESTAMP), b, 8);
+	int r = mymeta_kv_get(meta, end, key, b, size);
 	if (r < 0)
 		return r;
-	if (r != 8)
+	if (r != (int)size)
 		return -MYMETA_KV_EINVAL;
 	unsigned long long v = 0;
 MYMETA_KV__UNROLL
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | b[7 - i];
-	*value = (unsigned long long)v;
+	for (unsigned int i = 0; i < size; i++)
+		v = v << 8 | b[size - 1 - i];
+	*out = v;
 	return 0;
 }
 
-static __always_inline int mymeta_set_rx_timestamp(void *meta, void *end, unsigned long long value)
+/* Sets KEY to the low SIZE bytes of V, in the store's byte order. */
+static __always_inline int mymeta_kv__set_uint(void *meta, void *end, unsigned int key, const unsigned int size,
+					      unsigned long long v)
 {
 	unsigned char b[8];
-	unsigned long long v = (unsigned long long)value;
 MYMETA_KV__UNROLL
-	for (int i = 0; i < 8; i++)
+	for (unsigned int i = 0; i < size; i++)
 		b[i] = (unsigned char)(v >> (8 * i));
-	return mymeta_kv_set(meta, end, MYMETA_KEY(RX_TIMESTAMP), b, 8);
+	return mymeta_kv_set(meta, end, key, b, size);
 }
 
-static __always_inline int mymeta_delete_rx_timestamp(void *meta, void *end)
-{
-	return mymeta_kv_delete(meta, end, MYMETA_KEY(RX_TIMESTAMP));
-}
+/* Per key NAME: mymeta_delete_NAME(meta, end) and mymeta_is_set_NAME(meta, end); a flag has
+ * mymeta_set_NAME(meta, end); a value of C type T has mymeta_get_NAME(meta, end, T *value)
+ * and mymeta_set_NAME(meta, end, T value).  The key number is MYMETA_KEY(NAME). */
+#define MYMETA_KV__KEY(name, NAME)									\
+	static __always_inline int mymeta_delete_##name(void *meta, void *end)			\
+	{												\
+		return mymeta_kv_delete(meta, end, MYMETA_KEY(NAME));				\
+	}												\
+	static __always_inline int mymeta_is_set_##name(void *meta, void *end)			\
+	{												\
+		return mymeta_kv_is_set(meta, end, MYMETA_KEY(NAME));				\
+	}
+#define MYMETA_KV__FLAG_KEY(name, NAME)								\
+	static __always_inline int mymeta_set_##name(void *meta, void *end)			\
+	{												\
+		return mymeta_kv_set(meta, end, MYMETA_KEY(NAME), 0, 0);				\
+	}												\
+	MYMETA_KV__KEY(name, NAME)
+#define MYMETA_KV__VALUE_KEY(name, NAME, type, utype, size)						\
+	static __always_inline int mymeta_get_##name(void *meta, void *end, type *value)		\
+	{												\
+		unsigned long long v;									\
+		int r = mymeta_kv__get_uint(meta, end, MYMETA_KEY(NAME), size, &v);			\
+		if (!r)											\
+			*value = (type)(utype)v;							\
+		return r;										\
+	}												\
+	static __always_inline int mymeta_set_##name(void *meta, void *end, type value)		\
+	{												\
+		return mymeta_kv__set_uint(meta, end, MYMETA_KEY(NAME), size, (utype)value);		\
+	}												\
+	MYMETA_KV__KEY(name, NAME)
 
-static __always_inline int mymeta_is_set_rx_timestamp(void *meta, void *end)
-{
-	return mymeta_kv_is_set(meta, end, MYMETA_KEY(RX_TIMESTAMP));
-}
+/* rx_hash: u32, hardware RX hash */
+MYMETA_KV__VALUE_KEY(rx_hash, RX_HASH, unsigned int, unsigned int, 4)
+
+/* rx_timestamp: u64, hardware RX timestamp, ns */
+MYMETA_KV__VALUE_KEY(rx_timestamp, RX_TIMESTAMP, unsigned long long, unsigned long long, 8)
 
 /* mark: s32, classifier mark */
-static __always_inline int mymeta_get_mark(void *meta, void *end, int *value)
-{
-	unsigned char b[4];
-	int r = mymeta_kv_get(meta, end, MYMETA_KEY(MARK), b, 4);
-	if (r < 0)
-		return r;
-	if (r != 4)
-		return -MYMETA_KV_EINVAL;
-	unsigned int v = 0;
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 4; i++)
-		v = v << 8 | b[3 - i];
-	*value = (int)v;
-	return 0;
-}
-
-static __always_inline int mymeta_set_mark(void *meta, void *end, int value)
-{
-	unsigned char b[4];
-	unsigned int v = (unsigned int)value;
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 4; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	return mymeta_kv_set(meta, end, MYMETA_KEY(MARK), b, 4);
-}
-
-static __always_inline int mymeta_delete_mark(void *meta, void *end)
-{
-	return mymeta_kv_delete(meta, end, MYMETA_KEY(MARK));
-}
-
-static __always_inline int mymeta_is_set_mark(void *meta, void *end)
-{
-	return mymeta_kv_is_set(meta, end, MYMETA_KEY(MARK));
-}
+MYMETA_KV__VALUE_KEY(mark, MARK, int, unsigned int, 4)
 
 /* vlan_present: flag, the frame had a VLAN tag */
-static __always_inline int mymeta_set_vlan_present(void *meta, void *end)
-{
-	return mymeta_kv_set(meta, end, MYMETA_KEY(VLAN_PRESENT), 0, 0);
-}
-
-static __always_inline int mymeta_delete_vlan_present(void *meta, void *end)
-{
-	return mymeta_kv_delete(meta, end, MYMETA_KEY(VLAN_PRESENT));
-}
-
-static __always_inline int mymeta_is_set_vlan_present(void *meta, void *end)
-{
-	return mymeta_kv_is_set(meta, end, MYMETA_KEY(VLAN_PRESENT));
-}
+MYMETA_KV__FLAG_KEY(vlan_present, VLAN_PRESENT)
 
 /* tenant: u32, tenant id (deployment A only) */
-static __always_inline int mymeta_get_tenant(void *meta, void *end, unsigned int *value)
-{
-	unsigned char b[4];
-	int r = mymeta_kv_get(meta, end, MYMETA_KEY(TENANT), b, 4);
-	if (r < 0)
-		return r;
-	if (r != 4)
-		return -MYMETA_KV_EINVAL;
-	unsigned int v = 0;
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 4; i++)
-		v = v << 8 | b[3 - i];
-	*value = (unsigned int)v;
-	return 0;
-}
-
-static __always_inline int mymeta_set_tenant(void *meta, void *end, unsigned int value)
-{
-	unsigned char b[4];
-	unsigned int v = (unsigned int)value;
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 4; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	return mymeta_kv_set(meta, end, MYMETA_KEY(TENANT), b, 4);
-}
-
-static __always_inline int mymeta_delete_tenant(void *meta, void *end)
-{
-	return mymeta_kv_delete(meta, end, MYMETA_KEY(TENANT));
-}
-
-static __always_inline int mymeta_is_set_tenant(void *meta, void *end)
-{
-	return mymeta_kv_is_set(meta, end, MYMETA_KEY(TENANT));
-}
+MYMETA_KV__VALUE_KEY(tenant, TENANT, unsigned int, unsigned int, 4)
 
 #endif
