@@ -295,9 +295,9 @@ static __always_inline int mymeta_kv_delete(void *meta, void *end, unsigned int 
 static __always_inline int mymeta_kv_is_set(void *meta, void *end, unsigned int key)
 {
 	unsigned long long high, low;
-	unsigned int used, off, size;
-	int err = mymeta_kv__find(meta, end, key, &high, &low, &used, &off, &size);
-	return err == -MYMETA_KV_ENOENT ? 0 : err ? err : 1;
+	unsigned int used;
+	int err = key >= 64 ? -MYMETA_KV_EINVAL : mymeta_kv__open(meta, end, &high, &low, &used);
+	return err ? err : (int)(((high | low) >> key) & 1); /* no offset needed: the cheap one */
 }
 /* KEY's value as an unsigned number of SIZE bytes (a constant after inlining). */
 static __always_inline int mymeta_kv__get_uint(void *meta, void *end, unsigned int key, const unsigned int size,
