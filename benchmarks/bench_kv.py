@@ -13,6 +13,7 @@ libbpf-dev.  A benchmark, never a test.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from btfmeta.kv import load  # noqa: E402
 from tests import kvharness as kh  # noqa: E402
+from tests.conftest import build_libbpf_helper  # noqa: E402
 
 PROGS = ["bench_empty", "bench_fixed", "bench_get", "bench_is_set", "bench_set", "bench_delete_insert"]
 
@@ -38,7 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = kh.generate(Path(tmp) / "reg", kh.registry_text("rfc-v2", 144, "little", keys=keys))
         obj = kh.build_bpf("clang-19", d, Path(tmp) / "bench.o", source=REPO / "benchmarks" / "kv_bench.bpf.c")
-        runner = kh.build_runner("gcc", Path(tmp) / "kv_runner")
+        runner = build_libbpf_helper("gcc", "kv_runner", Path(tmp) / "kv_runner")
         reg = load(d / "registry.toml")
         values = {f"k{k}": k * 1000 + 1 for k in range(8)}
         store = reg.encode(values)
@@ -54,7 +56,7 @@ def main() -> None:
                     raise SystemExit(f"{prog} returned {retval}")
                 runs.append(int(avg))
             ns[prog] = statistics.median(runs)
-        print(f"kernel {__import__('os').uname().release}, {args.runs} runs of {args.repeat} repeats, medians")
+        print(f"kernel {os.uname().release}, {args.runs} runs of {args.repeat} repeats, medians")
         print(f"{'operation':28} {'ns/op':>7}")
         for prog in PROGS[1:]:
             name = {"bench_fixed": "fixed struct field read", "bench_get": "get (u32/u64)",

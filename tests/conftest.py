@@ -88,16 +88,30 @@ def compile_bpf(clang: str, source: str, out: Path, *extra: str) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def core_loader(tmp_path_factory) -> str:
-    """tests/helpers/core_loader.c built against Debian's libbpf; it needs root for bpf()."""
+def build_libbpf_helper(gcc: str, name: str, out: Path) -> Path:
+    """tests/helpers/NAME.c built against Debian's libbpf."""
+    subprocess.run([gcc, "-O1", "-Wall", "-o", str(out), str(Path(__file__).parent / "helpers" / f"{name}.c"),
+                    "-lbpf"], check=True)
+    return out
+
+
+def _libbpf_helper(tmp_path_factory, name: str) -> str:
     gcc = tool("gcc")
     need(Path("/usr/include/bpf/libbpf.h").is_file(), "libbpf-dev not installed")
     need(os.geteuid() == 0, "loading BPF programs needs root")
-    out = tmp_path_factory.mktemp("helpers") / "core_loader"
-    subprocess.run([gcc, "-O1", "-Wall", "-o", str(out), str(Path(__file__).parent / "helpers" / "core_loader.c"),
-                    "-lbpf"], check=True)
-    return str(out)
+    return str(build_libbpf_helper(gcc, name, tmp_path_factory.mktemp("helpers") / name))
+
+
+@pytest.fixture(scope="session")
+def core_loader(tmp_path_factory) -> str:
+    """tests/helpers/core_loader.c: libbpf's relocation, log and test runs; it needs root for bpf()."""
+    return _libbpf_helper(tmp_path_factory, "core_loader")
+
+
+@pytest.fixture(scope="session")
+def kv_runner(tmp_path_factory) -> str:
+    """tests/helpers/kv_runner.c: kv test programs in the kernel's test runs (tests/kvharness.py)."""
+    return _libbpf_helper(tmp_path_factory, "kv_runner")
 
 
 @dataclass

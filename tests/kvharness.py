@@ -55,12 +55,6 @@ def build_bpf(clang: str, include: Path, out: Path, *, cpu: str = "v3", max_ops:
     return out
 
 
-def build_runner(gcc: str, out: Path) -> Path:
-    subprocess.run([gcc, "-O1", "-Wall", "-o", str(out), str(HELPERS / "kv_runner.c"), "-lbpf"], check=True,
-                   capture_output=True)
-    return out
-
-
 @dataclass
 class Op:
     kind: int

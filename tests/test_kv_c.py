@@ -14,19 +14,11 @@ import pytest
 from btfmeta.kv import Store
 
 from . import kvharness as kh
-from .conftest import need, tool
+from .conftest import tool
 
 # (capacity, byte order, sequences) per format: >= 2,000 sequences per format in all; the
 # kernel takes at most 216 bytes of metadata in a test run.
 CONFIGS = [(144, "little", 800), (32, "little", 300), (64, "big", 500), (216, "little", 400)]
-
-
-@pytest.fixture(scope="session")
-def kv_runner(tmp_path_factory) -> str:
-    gcc = tool("gcc")
-    need(os.path.isfile("/usr/include/bpf/libbpf.h"), "libbpf-dev not installed")
-    need(os.geteuid() == 0, "loading BPF programs needs root")
-    return str(kh.build_runner(gcc, tmp_path_factory.mktemp("kv") / "kv_runner"))
 
 
 @pytest.mark.parametrize("fmt", ["seed", "rfc-v2"])

@@ -19,7 +19,6 @@ from btfmeta.kv import load
 
 from . import kvharness as kh
 from .conftest import REPO, run_cli, run_loader
-from .test_kv_c import kv_runner  # noqa: F401 (fixture)
 
 SAMPLES = REPO / "samples"
 FACTS = struct.Struct("<IiQII")  # struct frame_facts
@@ -52,7 +51,7 @@ def _relocated(obj: Path, btf: Path, tmp: Path, core_loader: str) -> Path:
 
 @pytest.mark.parametrize("deployment", ["a", "b"])
 def test_one_binary_writes_and_reads_each_deployments_keys(deployment, deployments, tmp_path, core_loader,
-                                                           kv_runner):  # noqa: F811
+                                                           kv_runner):
     registry = load(deployments[deployment] / "registry.toml")
     btf = deployments[deployment] / "mymeta.btf"
     writer = _relocated(deployments["writer"], btf, tmp_path, core_loader)
@@ -97,17 +96,12 @@ def test_the_nic_layout_and_the_registry_as_one_target(deployments, tmp_path, co
     assert run_loader(core_loader, alone, None).insns == run_loader(core_loader, together, None).insns
 
 
-def test_shipped_samples(tmp_path, core_loader):
+def test_shipped_samples(tmp_path, core_loader, monkeypatch):
     """samples/include/kv is `kv compile kv/deploy_a.toml` run in samples/ now, and the shipped
     objects relocate against both deployments as libbpf does."""
-    import os
-
-    cwd = os.getcwd()
-    os.chdir(SAMPLES)
-    try:
-        fresh = kh.kvgen.generate(load("kv/deploy_a.toml"))
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(SAMPLES)
+    fresh = kh.kvgen.generate(load("kv/deploy_a.toml"))
+    monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in (SAMPLES / "include" / "kv").iterdir()} == fresh
     for d in ("a", "b"):
         btf = tmp_path / d / "mymeta.btf"

@@ -51,7 +51,7 @@ def generate(reg: Registry, base: Spec | None = None) -> dict[str, bytes]:
     p = reg.prefix
     sizes = sorted(SIZES[reg.format].items())
     codes_text = ", ".join(f"{code:02b}: {size} bytes" for code, size in sizes)
-    context = {"prefix": p, "p": p, "P": p.upper(), "fmt": reg.format, "capacity": reg.capacity,
+    context = {"prefix": p, "P": p.upper(), "fmt": reg.format, "capacity": reg.capacity,
                "byte_order": reg.byte_order, "big": reg.byte_order == "big", "registry": reg.path,
                "keys": [_KeyView(k, p) for k in reg.keys], "sizes": sizes, "codes_text": codes_text}
     keys_h = render("kv_keys.h.j2", **context)
@@ -64,6 +64,8 @@ def write(files: dict[str, bytes], directory: str) -> list[str]:
     """Writes every file (all were made before the first is written); their paths."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    paths = []
     for name, data in files.items():
-        write_output(str(out / name), data)
-    return [str(out / name) for name in files]
+        paths.append(str(out / name))
+        write_output(paths[-1], data)
+    return paths

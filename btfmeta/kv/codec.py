@@ -61,9 +61,6 @@ class Store:
     def _code_in(high: int, low: int, key: int) -> int:
         return ((high >> key) & 1) << 1 | ((low >> key) & 1)
 
-    def code(self, key: int) -> int:
-        return self._code_in(*self._words(), key)
-
     def _length(self, high: int, low: int, below: int = 64) -> int:
         """Bytes of values of the keys set in (high, low) below ``below``: popcounts of the
         masked words, as the C helpers count them (code 11 is 8 bytes in both formats)."""
@@ -77,16 +74,23 @@ class Store:
         """Header and values: where the free space starts."""
         return HEADER + self._length(*self._words())
 
-    def _open(self, key: int) -> tuple[int, int, int]:
-        """(high, low, used) for an operation on ``key``, as the C helpers' _open: -EINVAL for
-        a key not 0-63 or a header claiming more bytes than the store has."""
-        if not 0 <= key < 64:
-            raise KVError(-errno.EINVAL, f"key {key} is not 0-63")
+    def _header(self) -> tuple[int, int, int]:
+        """(high, low, used); -EINVAL for a header claiming more bytes than the store has."""
         high, low = self._words()
         used = HEADER + self._length(high, low)
         if used > self.capacity:
             raise KVError(-errno.EINVAL, f"the header claims {used} bytes, the store has {self.capacity}")
         return high, low, used
+
+    def _open(self, key: int, size: int | None = None) -> tuple[int, int, int]:
+        """The header for an operation on ``key`` (a set's value of ``size`` bytes), checked
+        in the C helpers' order: the key (0-63), the size (one the format has), the header;
+        each -EINVAL."""
+        if not 0 <= key < 64:
+            raise KVError(-errno.EINVAL, f"key {key} is not 0-63")
+        if size is not None and size not in self.codes:
+            raise KVError(-errno.EINVAL, f"a {size}-byte value is not a {self.fmt} size")
+        return self._header()
 
     def _found(self, high: int, low: int, key: int) -> tuple[int, int]:
         """(offset, size) of a set key's value; -ENOENT if it is not set."""
@@ -103,10 +107,7 @@ class Store:
 
     def set(self, key: int, value: bytes) -> None:
         n = len(value)
-        code = self.codes.get(n)
-        if code is None and 0 <= key < 64:
-            raise KVError(-errno.EINVAL, f"a {n}-byte value is not a {self.fmt} size")
-        high, low, used = self._open(key)
+        high, low, used = self._open(key, n)
         off = HEADER + self._length(high, low, key)
         old = self._code_in(high, low, key)
         if old:
@@ -118,6 +119,7 @@ class Store:
             raise KVError(-errno.ENOSPC, f"no room for {n} more bytes ({used} of {self.capacity} used)")
         self.buf[off + n:used + n] = self.buf[off:used]
         self.buf[off:off + n] = value
+        code = self.codes[n]
         self._set_words(high | (code >> 1) << key, low | (code & 1) << key)
 
     def get(self, key: int, bufsize: int = 8) -> bytes:
@@ -134,15 +136,13 @@ class Store:
         self.buf[used - size:used] = bytes(size)
         self._set_words(high & ~(1 << key), low & ~(1 << key))
 
-    def set_keys(self) -> list[int]:
-        high, low = self._words()
-        return [k for k in range(64) if ((high | low) >> k) & 1]
-
     def items(self) -> list[tuple[int, bytes]]:
         """(key, value) of every set key in key order, in one pass (a reader's decode)."""
-        high, low, _ = self._open(0)
-        sizes, off, out = SIZES[self.fmt], HEADER, []
-        for k in self.set_keys():
+        high, low, _ = self._header()
+        sizes, off, out, left = SIZES[self.fmt], HEADER, [], high | low
+        while left:  # the set keys, lowest first
+            k = (left & -left).bit_length() - 1
+            left &= left - 1
             size = sizes[self._code_in(high, low, k)]
             out.append((k, bytes(self.buf[off:off + size])))
             off += size
@@ -157,7 +157,8 @@ class Store:
         if len(blob) < HEADER:
             raise BlobError(f"{len(blob)} bytes: shorter than the 16-byte header", path=path)
         store = cls(fmt, len(blob), byteorder, blob)
-        if store.used() > len(blob):
-            raise BlobError(f"the header claims {store.used()} bytes of header and values, the blob holds "
-                            f"{len(blob)}", path=path, offset=0)
+        used = store.used()
+        if used > len(blob):
+            raise BlobError(f"the header claims {used} bytes of header and values, the blob holds {len(blob)}",
+                            path=path, offset=0)
         return store

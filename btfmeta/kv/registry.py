@@ -138,7 +138,8 @@ def load(path: str | Path) -> Registry:
     except tomllib.TOMLDecodeError as exc:  # Python 3.11 puts the position in the message only
         where = re.search(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$", str(exc))
         msg = str(exc)[:where.start()] if where else str(exc)
-        line = f"line {where[1]}, column {where[2]}" if where and where[1] else f"line {text.count(chr(10)) + 1}"
+        last = text.count("\n") + 1
+        line = f"line {where[1]}, column {where[2]}" if where and where[1] else f"line {last}"
         raise RegistryError(f"{line}: {msg}", path=name) from None
     store = doc.get("store")
 
