@@ -337,22 +337,6 @@ class Spec:
             raise TypeLookupError(f"no {what}type named '{name}'", path=self.path)
         return ids[0]
 
-    def names_and_kinds(self) -> Iterator[tuple[int, Kind, str]]:
-        """(id, kind, name) of every own type, without decoding the records (for indexes)."""
-        self.strings.preload()
-        w, offsets, types = self._words, self._offsets, self._types
-        for i, t in enumerate(types):
-            tid = self.start_id + i
-            if t is not None or i >= len(offsets):
-                t = self.type_by_id(tid)
-                yield tid, t.kind, t.name
-                continue
-            p = offsets[i]
-            name = self.strings.get(w[p])
-            if name is None:
-                name = self.type_by_id(tid).name  # raises the positioned error
-            yield tid, Kind((w[p + 1] >> 24) & 0x1F), name
-
     def layers(self) -> list[Spec]:
         """This BTF and the bases it stacks on, the bottom base (vmlinux) first."""
         chain: list[Spec] = []
