@@ -4,7 +4,8 @@ btfmeta, lazy ones inside functions included:
     btf      <- cfront, elf <- core          render (jinja2) on btf
     commands combine parts; cli only parses and prints; nothing imports cli
 
-``errors`` and ``fileio`` are the shared floor every part may use."""
+``errors``, ``fileio`` and ``profiles`` (the reference-tool tables) are the shared floor every
+part may use."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from .conftest import REPO
 
 PACKAGE = REPO / "btfmeta"
-FLOOR = {"errors", "fileio"}
+FLOOR = {"errors", "fileio", "profiles"}
 ALLOWED = {
     "btf": set(),
     "cfront": {"btf"},
