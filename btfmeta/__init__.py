@@ -7,9 +7,10 @@ Names are loaded on first use, so ``import btfmeta`` costs nothing a caller does
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("btfmeta")  # one source: pyproject.toml
 
 _EXPORTS = {
     "BTFFormatError": ".errors", "BtfmetaError": ".errors", "ELFFormatError": ".errors",

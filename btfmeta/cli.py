@@ -8,13 +8,13 @@ input, 1 for an incompatible target); nothing is written on failure.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import os
 import sys
 
 import click
 
-from . import __version__
 from .cfront.errors import CSyntaxError
 from .errors import BtfmetaError
 from .fileio import read_bytes, write_output
@@ -40,7 +40,7 @@ def _out(text: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(version=__version__, prog_name="btfmeta")
+@click.version_option(version=importlib.metadata.version("btfmeta"), prog_name="btfmeta")
 def cli() -> None:
     """Compile NIC metadata layouts to BTF and relocate BPF programs against them."""
 

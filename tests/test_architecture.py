@@ -111,3 +111,22 @@ def test_every_grammar_rule_has_its_action():
     assert needed, "no rules read"
     missing = sorted(n for n in needed if not callable(getattr(Sema, n, None)))
     assert not missing, missing
+
+
+def test_nothing_imports_the_package_root():
+    """The root is the library's front door; a part or the cli importing it (issue 21: cli read
+    ``__version__`` there) would load the exports it names and tie the parts to the door."""
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        if path == PACKAGE / "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                wrong += [f"{_module(path)}: import {a.name}" for a in node.names if a.name == "btfmeta"]
+            elif isinstance(node, ast.ImportFrom):
+                depth = len(path.relative_to(PACKAGE).parts)
+                if (node.level == 0 and node.module == "btfmeta") or (node.level == depth and node.module is None):
+                    wrong += [f"{_module(path)}: from {'.' * node.level or 'btfmeta'} import {a.name}"
+                              for a in node.names if not (PACKAGE / a.name).exists()
+                              and not (PACKAGE / f"{a.name}.py").exists()]
+    assert not wrong, "\n".join(wrong)
