@@ -1,7 +1,9 @@
 """``check``: will a program run on a NIC layout?  For each target BTF the relocator's own
 decisions are applied, and every poisoned instruction is classified: unreachable once the
 program's guards (`bpf_core_field_exists`, `bpf_core_type_exists`, ...) are constants, or
-reachable -- then the kernel verifier would refuse the program."""
+reachable -- then the kernel verifier would refuse the program.  A program whose own
+instructions the verifier refuses whatever the layout (``elf.validate``: invalid registers,
+unknown opcodes, jumps out of the program, helpers the target kernel lacks) is an error."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from ..core.object import Relocated, relocate_object
 from ..elf.bpfobj import BpfObject
 from ..elf.insn import decode
 from ..elf.reach import is_poison, reachable
+from ..elf.validate import Invalid, first_invalid, helper_count
 from ..render.templates import render
 from . import document
 
@@ -41,38 +44,52 @@ class TargetResult:
     error: str | None = None
     programs: dict[str, str] = field(default_factory=dict)  # program -> ok/guarded/refused/error
     relocations: list[Checked] = field(default_factory=list)
+    invalid: dict[str, Invalid] = field(default_factory=dict)  # program -> what the verifier refuses
+
+
+def invalid_reasons(result: TargetResult) -> list[str]:
+    """One line per program whose instructions the verifier refuses: the instruction, its words."""
+    return [f"{p}: insn {bad.insn}: {bad.message}" for p, bad in result.invalid.items()]
 
 
 def check_target(obj_bytes: bytes, programs: list[str], target: Spec, name: str, *,
                  path: str | None = None) -> TargetResult:
     """One column of the matrix; ``programs`` names the object's functions."""
-    return evaluate(obj_bytes, programs, lambda data: relocate_object(data, target, path=path), name, path=path)[1]
+    return evaluate(obj_bytes, programs, lambda data: relocate_object(data, target, path=path), name, path=path,
+                    helpers=helper_count(target))[1]
 
 
 def evaluate(obj_bytes: bytes, programs: list[str], relocate: Callable[[bytes], Relocated], name: str, *,
-             path: str | None = None) -> tuple[Relocated | None, TargetResult]:
+             path: str | None = None, helpers: int | None = None) -> tuple[Relocated | None, TargetResult]:
     """Relocate with ``relocate`` and judge: the relocated object (None if libbpf would
-    refuse to relocate it) and the verdicts."""
+    refuse to relocate it) and the verdicts; ``helpers``: the target kernel's helper count
+    (``validate.helper_count``), None to leave helper ids unchecked."""
     try:
         relocated = relocate(obj_bytes)
     except RelocationError as exc:
         return None, TargetResult(name, str(exc), dict.fromkeys(programs, ERROR), [Checked(r) for r in exc.records])
-    return relocated, judge(relocated, programs, name, path=path)
+    return relocated, judge(relocated, programs, name, path=path, helpers=helpers)
 
 
-def judge(relocated: Relocated, programs: list[str], name: str, *, path: str | None = None) -> TargetResult:
+def judge(relocated: Relocated, programs: list[str], name: str, *, path: str | None = None,
+          helpers: int | None = None) -> TargetResult:
     """The verdicts for one relocated object: a poisoned instruction the program can reach
-    makes it refused, one it cannot reach (behind a constant guard) makes it guarded."""
+    makes it refused, one it cannot reach (behind a constant guard) makes it guarded, an
+    instruction the verifier refuses on any layout makes it an error."""
     res = TargetResult(name)
     obj = BpfObject.parse(relocated.data, path=path)
     live: dict[tuple[str, int], bool] = {}
     for cs in obj.sections.values():
         insns = [decode(cs.data, i, big_endian=obj.big_endian) for i in range(len(cs.data) // 8)]
         for p in cs.programs:
-            seen, _ = reachable(insns[p.start:p.start + p.count])
+            own = insns[p.start:p.start + p.count]
+            seen, _ = reachable(own)
             for i in range(p.count):
                 if is_poison(insns[p.start + i]):
                     live[(cs.name, p.start + i)] = i in seen
+            bad = first_invalid(own, seen, helpers)
+            if bad is not None:
+                res.invalid[p.name] = bad
     status = dict.fromkeys(programs, OK)
     for record in relocated.records:
         checked = Checked(record)
@@ -83,6 +100,7 @@ def judge(relocated: Relocated, programs: list[str], name: str, *, path: str | N
             elif status[record.program] == OK:
                 status[record.program] = GUARDED
         res.relocations.append(checked)
+    status.update(dict.fromkeys(res.invalid, ERROR))
     res.programs = status
     return res
 
@@ -106,11 +124,12 @@ def text(results: list[TargetResult]) -> str:
 
 
 def refused(results: list[TargetResult]) -> bool:
-    return any(r.error or REFUSED in r.programs.values() for r in results)
+    return any(r.error or REFUSED in r.programs.values() or r.invalid for r in results)
 
 
 def to_json(results: list[TargetResult], obj: str) -> dict[str, Any]:
     return document(1, object=obj, targets=[
         {"target": r.target, "error": r.error, "programs": r.programs,
-         "relocations": [c.as_dict() for c in r.relocations]}
+         "relocations": [c.as_dict() for c in r.relocations],
+         "invalid": [{"program": p, "insn": bad.insn, "message": bad.message} for p, bad in r.invalid.items()]}
         for r in results])

@@ -20,8 +20,9 @@ from pathlib import Path
 from ..btf.kernel import SYSFS_BTF, check_module_name, nic_driver_module
 from ..btf.load import load_spec, load_with_base
 from ..btf.spec import Spec
-from ..commands.check import REFUSED, TargetResult, evaluate, program_names
+from ..commands.check import ERROR, REFUSED, TargetResult, evaluate, invalid_reasons, program_names
 from ..core.object import Relocated, relocate_object
+from ..elf.validate import helper_count
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Target:
         self.spec = spec
         self.name = name
         self._lock = threading.RLock()  # lazily decoded types and lookups are filled in as used
+        self.helpers = helper_count(spec)  # the kernel's helper ids, when the target has its vmlinux
 
     @classmethod
     def from_files(cls, btf: str | Path, base: str | Path | None = None) -> Target:
@@ -79,13 +81,13 @@ class Target:
         """The object to load, or the refusal: never an object with a reachable poisoned
         instruction (the verifier would refuse it) or one libbpf would not relocate."""
         relocated, result = self._judge(obj, path)
-        reasons = [f"{c.record.program}: insn {c.record.insn}: {c.record.reason}" for c in result.relocations
-                   if c.reachable]
+        reasons = invalid_reasons(result) + [f"{c.record.program}: insn {c.record.insn}: {c.record.reason}"
+                                             for c in result.relocations if c.reachable]
         if result.error:
             reasons.insert(0, result.error)
-        refused = result.error is not None or REFUSED in result.programs.values()
+        refused = result.error is not None or bool({REFUSED, ERROR} & set(result.programs.values()))
         return Outcome(self.name, None if refused else relocated.data, result.programs, reasons, relocated)
 
     def _judge(self, obj: bytes, path: str | None) -> tuple[Relocated | None, TargetResult]:
         return evaluate(obj, program_names(obj, path=path), lambda data: self.relocate(data, path=path), self.name,
-                        path=path)
+                        path=path, helpers=self.helpers)
