@@ -150,17 +150,20 @@ def test_vmlinux_vs_rt_is_complete(shared_btf):
 # -- changes inside anonymous types, judged by the member offsets clang computes ----------
 
 INNER = ["unsigned char", "unsigned short", "unsigned int", "unsigned long long"]
+ALIAS = {t: f"be{i}" for i, t in enumerate(INNER)}  # same size, another type: a retype
 
 
 def _anon_layout(rng: random.Random) -> dict:
     """meta: a named member of an anonymous union of anonymous structs (rx.ipv4.saddr),
-    a member of a typedef'd anonymous struct, an anonymous union member; tmeta: a
-    typedef'd anonymous struct at top level."""
+    a member of a typedef'd anonymous struct, an anonymous union member, arrays of anonymous
+    records (seq[].s0, grid[][].g0, nest[].in[].n0); tmeta: a typedef'd anonymous struct
+    at top level."""
     def leaves(prefix: str, n: int) -> list[list]:
         return [[f"{prefix}{i}", rng.choice(INNER), rng.choice([0, 0, 0, 3]), rng.choice([0, 0, 2, 6])]
                 for i in range(n)]
     return {"rx": {part: leaves(part[0], rng.randint(2, 4)) for part in ("ipv4", "ipv6", "arp")},
-            "td": leaves("t", 3), "anon": leaves("u", 2), "top": leaves("x", 3)}
+            "td": leaves("t", 3), "anon": leaves("u", 2), "top": leaves("x", 3),
+            "seq": leaves("s", 3), "grid": leaves("g", 2), "nest": leaves("n", 2)}
 
 
 def _decl(leaf: list) -> str:
@@ -174,16 +177,20 @@ def _anon_source(lay: dict) -> str:
     def body(ls: list) -> str:
         return " ".join(_decl(x) for x in ls)
     rx = " ".join(f"struct {{ {body(ls)} }} {part};" for part, ls in lay["rx"].items())
-    return (f"typedef struct {{ {body(lay['td'])} }} td_t;\n"
+    return ("".join(f"typedef {t} {a};\n" for t, a in ALIAS.items()) +
+            f"typedef struct {{ {body(lay['td'])} }} td_t;\n"
             f"struct meta {{ unsigned int hash; union {{ {rx} }} rx; td_t td; union {{ {body(lay['anon'])} }}; "
+            f"union {{ {body(lay['seq'])} }} seq[4]; struct {{ {body(lay['grid'])} }} grid[2][3]; "
+            f"struct {{ unsigned char pad; union {{ {body(lay['nest'])} }} in[2]; }} nest[2]; "
             f"unsigned short tail; }};\n"
             f"typedef struct {{ {body(lay['top'])} }} tmeta;\n"
             "struct meta m; tmeta t;\n")
 
 
 def _leaf_offsets(btf, tid: int, prefix: str = "", base: int = 0) -> dict[str, tuple]:
-    """Oracle: path -> (bit offset, bit-field size, byte size) of every member at any depth,
-    walked independently of btfmeta.diff."""
+    """Oracle: path -> (bit offset, bit-field size, byte size, declared type) of every member
+    at any depth, into arrays of anonymous records (element 0: ``seq[].x``), walked
+    independently of btfmeta.diff."""
     out = {}
     t = btf.type_by_id(tid)
     while isinstance(t, T.Typedef):
@@ -196,22 +203,32 @@ def _leaf_offsets(btf, tid: int, prefix: str = "", base: int = 0) -> dict[str, t
             mt_id = mt.type
             mt = btf.type_by_id(mt_id)
         off = base + m.bits_offset
-        size = mt.size if hasattr(mt, "size") else btf.type_by_id(mt.type).size * mt.nelems
+        dims, elem_id, size = "", mt_id, 1
+        while isinstance(btf.type_by_id(elem_id), T.Array):
+            size *= btf.type_by_id(elem_id).nelems
+            dims, elem_id = dims + "[]", btf.type_by_id(elem_id).type
+        while isinstance(btf.type_by_id(elem_id), T.Typedef):
+            elem_id = btf.type_by_id(elem_id).type
+        elem = btf.type_by_id(elem_id)
         if m.name:
-            out[prefix + m.name] = (off, m.bitfield_size, size)
-        if isinstance(mt, (T.Struct, T.Union)) and not mt.name:
-            out.update(_leaf_offsets(btf, mt_id, prefix + (m.name + "." if m.name else ""), off))
+            out[prefix + m.name] = (off, m.bitfield_size, size * elem.size, btf.type_by_id(m.type).name)
+        if isinstance(elem, (T.Struct, T.Union)) and not elem.name:
+            out.update(_leaf_offsets(btf, elem_id, prefix + (m.name + dims + "." if m.name else ""), off))
     return out
 
 
 def _edit_inside(rng: random.Random, lay: dict) -> dict:
     new = json.loads(json.dumps(lay))
-    group = rng.choice(["rx", "td", "anon", "top"])
+    group = rng.choice(["rx", "td", "anon", "top", "seq", "grid", "nest"])
     leaves = new["rx"][rng.choice(list(new["rx"]))] if group == "rx" else new[group]
     leaf = rng.choice(leaves)
-    how = rng.choice(["resize", "rename", "remove", "bitfield", "array"])
-    if how == "resize" and leaf[1] != INNER[-1] and not leaf[2]:
+    how = rng.choice(["resize", "rename", "remove", "bitfield", "array", "retype", "add"])
+    if how == "resize" and leaf[1] in INNER[:-1] and not leaf[2]:
         leaf[1] = INNER[INNER.index(leaf[1]) + 1]
+    elif how == "retype":
+        leaf[1] = ALIAS.get(leaf[1]) or next(t for t, a in ALIAS.items() if a == leaf[1])
+    elif how == "add":
+        leaves.append([leaf[0] + "_n", rng.choice(INNER), 0, 0])
     elif how == "rename":
         leaf[0] += "_r"
     elif how == "remove" and len(leaves) > 1:
@@ -223,7 +240,7 @@ def _edit_inside(rng: random.Random, lay: dict) -> dict:
     return new
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", range(60))
 def test_changes_inside_anonymous_types_are_reported(seed, tmp_path, clang):
     from .conftest import compile_bpf
 
@@ -258,3 +275,14 @@ def test_text_report_of_removed_enum_values(tmp_path, shared_btf):
     assert r.stdout.decode().splitlines()[1].split() == ["value", "removed", "C", "2"]
     real = run_cli("diff", str(shared_btf / "vmlinux.btf"), str(shared_btf / "vmlinux-rt.btf"))
     assert (real.code, real.stderr) == (1, "") and b"value removed" in real.stdout
+
+
+def test_retype_inside_an_array_of_anonymous_unions(tmp_path):
+    """Issue 21: `union { ... __be32 csum; ... } seq[4]` -> `__u32 csum` is a retype of `seq[].csum`."""
+    head = "typedef unsigned int __u32; typedef __u32 __be32;\n"
+    for name, csum in (("a", "__be32"), ("b", "__u32")):
+        src = f"{head}struct mynic_metadata {{ __u32 hash; union {{ __u32 raw; {csum} csum; }} seq[4]; }};"
+        (tmp_path / f"{name}.btf").write_bytes(compile_source(src).to_bytes())
+    r = run_cli("diff", str(tmp_path / "a.btf"), str(tmp_path / "b.btf"))
+    assert (r.code, r.stderr) == (1, "")
+    assert r.stdout.decode().splitlines()[1].split() == ["retyped", "seq[].csum", "__be32", "->", "__u32"]

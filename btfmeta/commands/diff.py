@@ -2,8 +2,8 @@
 bit-fields, enum values, size and alignment), and what it means for a CO-RE program.
 
 Members are compared by name, through anonymous members (``rx``'s union members appear as
-fields of the struct that holds them); a member that disappears while one of the same place,
-size and type appears is a rename.
+fields of the struct that holds them) and arrays of anonymous records (``seq[].csum``); a
+member that disappears while one of the same place, size and type appears is a rename.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ class TypeDiff:
 
 def _fields(btf: Spec, comp: T.Struct | T.Union, base: int = 0, prefix: str = "") -> list[FieldInfo]:
     """Every member, and the members of anonymous types within, at any depth: through an
-    anonymous member (named as if its members were the holder's) and through a named
-    member of an anonymous type (``rx.ipv4.saddr``), which no other type's diff covers."""
+    anonymous member (named as if its members were the holder's), through a named member
+    of an anonymous type (``rx.ipv4.saddr``), and through arrays of them (``seq[].csum``,
+    ``grid[][].x``: the first element's), which no other type's diff covers."""
     out = []
     for m in comp.members:
         _, mt = skip_mods_and_typedefs(btf, m.type)
@@ -59,9 +60,20 @@ def _fields(btf: Spec, comp: T.Struct | T.Union, base: int = 0, prefix: str = ""
             continue
         name = prefix + (m.name or f"<anon@{off}>")
         out.append(FieldInfo(name, off, m.bitfield_size, field_size(btf, m.type), type_name(btf, m.type)))
-        if m.name and isinstance(mt, T.Composite) and not mt.name:
-            out += _fields(btf, mt, off, name + ".")
+        elem, dims = _element(btf, mt)
+        if m.name and isinstance(elem, T.Composite) and not elem.name:
+            out += _fields(btf, elem, off, name + "[]" * dims + ".")
     return out
+
+
+def _element(btf: Spec, t: T.Type | None) -> tuple[T.Type | None, int]:
+    """Through arrays (and the modifiers and typedefs between them): the element type, and
+    how many arrays were crossed (an array chain that loops ends at an array)."""
+    dims = 0
+    while isinstance(t, T.Array) and dims < btf.type_cnt:
+        dims += 1
+        _, t = skip_mods_and_typedefs(btf, t.type)
+    return t, dims
 
 
 def _named(btf: Spec, wanted: set[str] | None) -> dict[tuple[str, str], list[tuple[int, str]]]:
