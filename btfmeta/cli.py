@@ -15,8 +15,7 @@ import sys
 
 import click
 
-from .cfront.errors import CSyntaxError
-from .errors import BtfmetaError
+from .errors import BtfmetaError, PositionedError
 from .fileio import read_bytes, write_output
 
 # Each command imports what only it needs (the BTF model, the C front end, CO-RE, jinja2)
@@ -486,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         rc = cli.main(args=argv, prog_name="btfmeta", standalone_mode=False)
         if isinstance(rc, int):
             return rc  # a command's click.exceptions.Exit(code), returned in non-standalone mode
-    except CSyntaxError as exc:
+    except PositionedError as exc:
         click.echo(exc.render(), err=True)
         return exc.exit_code
     except BtfmetaError as exc:

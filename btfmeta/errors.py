@@ -1,10 +1,14 @@
 """One exception hierarchy for everything btfmeta refuses.
 
 The CLI turns a ``BtfmetaError`` into ``btfmeta: error: <message>`` and its
-``exit_code``; library users catch the class they care about.
+``exit_code`` -- a ``PositionedError`` into ``FILE:LINE:COL: error: MESSAGE``, the line and a
+caret, as compilers print them (editors' quickfix lists and CI annotations read that form);
+library users catch the class they care about.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class BtfmetaError(Exception):
@@ -43,3 +47,37 @@ class IncompatibleError(BtfmetaError):
     """A valid input that does not fit the target (exit code 1)."""
 
     exit_code = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    """A place in a text file (line and column from 1), with that line for the caret display."""
+
+    file: str
+    line: int
+    col: int
+    text: str = ""
+
+
+class PositionedError(BtfmetaError):
+    """Bad input at a place in a text file (a C header, a TOML registry); ``pos`` may be None
+    when the input has no place to point at."""
+
+    def __init__(self, message: str, pos: Pos | None, *, path: str | None = None):
+        super().__init__(message, path=path)
+        self.pos = pos
+
+    def __str__(self) -> str:
+        p = self.pos
+        return super().__str__() if p is None else f"{p.file}:{p.line}:{p.col}: {self.message}"
+
+    def render(self) -> str:
+        """The compiler-style report: ``file:line:col: error: msg``, the line, a caret."""
+        p = self.pos
+        if p is None:
+            return f"btfmeta: error: {self}"
+        out = f"{p.file}:{p.line}:{p.col}: error: {self.message}"
+        if p.text:
+            line = p.text.rstrip("\n").expandtabs(1)
+            out += f"\n{line}\n{' ' * max(p.col - 1, 0)}^"
+        return out

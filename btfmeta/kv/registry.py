@@ -11,7 +11,7 @@
     type = "u32"             # u16 s16 u32 s32 u64 s64 flag, as the format allows
     description = "hardware RX hash"
 
-Read with the standard library's TOML parser; every refusal names the file and line.
+Read with the standard library's TOML parser; every refusal names the file, line and column.
 Decoding a blob by the registry refuses keys it does not name and sizes that differ from
 the registered types (a byte-swapped header keeps every popcount, so the header alone
 cannot tell).
@@ -24,7 +24,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BtfmetaError
+from ..errors import Pos, PositionedError
 from ..fileio import read_bytes
 from .codec import BYTE_ORDERS, HEADER, SIZES, BlobError, KVError, Store
 
@@ -43,8 +43,12 @@ _C_KEYWORDS = frozenset((
     "_Thread_local", "asm", "typeof", "__attribute__"))
 
 
-class RegistryError(BtfmetaError):
-    """A registry the tools cannot use (exit 2), with its file and line."""
+class RegistryError(PositionedError):
+    """A registry the tools cannot use (exit 2), with its file, line and column when the
+    fault has a place (then printed as a compiler prints it: the line and a caret)."""
+
+    def __init__(self, message: str, pos: Pos | None = None, *, path: str | None = None):
+        super().__init__(message, pos, path=path)
 
 
 @dataclass(frozen=True)
@@ -115,81 +119,91 @@ class Registry:
         return out
 
 
-def _field_line(text: str, table: str, name: str | None = None) -> int:
-    """The line of ``name = ...`` in the TOML table ``table`` (a regex), or of the table's
-    header when ``name`` is None or not there; 1 when the table is not found."""
-    lines = text.splitlines()
+def _field_pos(path: str, text: str, table: str, name: str | None = None) -> Pos:
+    """Where ``name = ...`` is in the TOML table ``table`` (a regex): its value; or the table's
+    header when ``name`` is None or not there; line 1 when the table is not found."""
+    lines = text.split("\n")  # numbered as TOML numbers them
     start = next((i for i, line in enumerate(lines) if re.fullmatch(rf"\s*\[{table}\]\s*(#.*)?", line)), None)
     if start is None:
-        return 1
+        return _pos(path, lines, 1, 1)
     for j in range(start + 1, len(lines)):
         if re.match(r"\s*\[", lines[j]):
             break
-        if name is not None and re.match(rf"\s*{name}\s*=", lines[j]):
-            return j + 1
-    return start + 1
+        if name is not None and (m := re.match(rf"\s*{name}\s*=\s*", lines[j])):
+            return _pos(path, lines, j + 1, m.end() + 1)
+    return _pos(path, lines, start + 1, len(lines[start]) - len(lines[start].lstrip()) + 1)
+
+
+def _pos(path: str, lines: list[str], line: int, col: int) -> Pos:
+    return Pos(path, line, col, lines[line - 1].rstrip("\r") if line <= len(lines) else "")
 
 
 def load(path: str | Path) -> Registry:
     name = str(path)
     text = read_bytes(path).decode("utf-8", "replace")
+    lines = text.split("\n")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # Python 3.11 puts the position in the message only
         where = re.search(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$", str(exc))
         msg = str(exc)[:where.start()] if where else str(exc)
-        last = text.count("\n") + 1
-        line = f"line {where[1]}, column {where[2]}" if where and where[1] else f"line {last}"
-        raise RegistryError(f"{line}: {msg}", path=name) from None
+        if where and where[1]:
+            at = _pos(name, lines, int(where[1]), int(where[2]))
+        else:  # at the end of the document: after its last character
+            at = _pos(name, lines, len(lines), len(lines[-1]) + 1)
+        raise RegistryError(msg, at) from None
     store = doc.get("store")
 
-    def fail(line: int, message: str) -> RegistryError:
-        return RegistryError(f"line {line}: {message}", path=name)
+    def fail(at: Pos, message: str) -> RegistryError:
+        return RegistryError(message, at)
+
+    def field_pos(table: str, key: str | None = None) -> Pos:
+        return _field_pos(name, text, table, key)
 
     if not isinstance(store, dict):
-        raise fail(1, "no [store] table")
+        raise fail(_pos(name, lines, 1, 1), "no [store] table")
     fmt, capacity = store.get("format"), store.get("capacity")
     byte_order, prefix = store.get("byte_order", "little"), store.get("prefix", "kv")
     if fmt not in SIZES:
-        raise fail(_field_line(text, "store", "format"),
+        raise fail(field_pos("store", "format"),
                    f"format must be \"seed\" or \"rfc-v2\", not {fmt!r}")
     if not isinstance(capacity, int) or isinstance(capacity, bool) or not HEADER <= capacity <= 4096:
-        raise fail(_field_line(text, "store", "capacity"),
+        raise fail(field_pos("store", "capacity"),
                    f"capacity must be a number of bytes from {HEADER} to 4096, not {capacity!r}")
     if byte_order not in BYTE_ORDERS:
-        raise fail(_field_line(text, "store", "byte_order"), f"byte_order must be little or big, not {byte_order!r}")
+        raise fail(field_pos("store", "byte_order"), f"byte_order must be little or big, not {byte_order!r}")
     if not isinstance(prefix, str) or not _IDENT.fullmatch(prefix) or prefix in _C_KEYWORDS:
-        raise fail(_field_line(text, "store", "prefix"), f"prefix must be a C identifier, not {prefix!r}")
+        raise fail(field_pos("store", "prefix"), f"prefix must be a C identifier, not {prefix!r}")
     keys = doc.get("keys", {})
     if not isinstance(keys, dict) or not keys:
-        raise fail(1, "no [keys.NAME] tables")
+        raise fail(_pos(name, lines, 1, 1), "no [keys.NAME] tables")
     seen: dict[int, str] = {}
     upper: dict[str, str] = {}
     out = []
     for key_name, spec in keys.items():
         table = rf"keys\.\"?{re.escape(key_name)}\"?"
-        line = _field_line(text, table)
+        at = field_pos(table)
         if not isinstance(spec, dict):
-            raise fail(line, f"keys.{key_name} must be a table")
+            raise fail(at, f"keys.{key_name} must be a table")
         if not _IDENT.fullmatch(key_name):
-            raise fail(line, f"key name {key_name!r} is not a C identifier")
+            raise fail(at, f"key name {key_name!r} is not a C identifier")
         if _RESERVED.fullmatch(key_name) or key_name in _C_KEYWORDS:
-            raise fail(line, f"key name {key_name!r} is taken by the generated header's own names")
+            raise fail(at, f"key name {key_name!r} is taken by the generated header's own names")
         if key_name.upper() in upper:
-            raise fail(line, f"key name {key_name!r} and {upper[key_name.upper()]!r} are one C enumerator "
+            raise fail(at, f"key name {key_name!r} and {upper[key_name.upper()]!r} are one C enumerator "
                        f"({prefix.upper()}_{key_name.upper()})")
         upper[key_name.upper()] = key_name
         number, typ = spec.get("number"), spec.get("type")
         if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < 64:
-            raise fail(_field_line(text, table, "number"), f"keys.{key_name}: number must be 0-63, not {number!r}")
+            raise fail(field_pos(table, "number"), f"keys.{key_name}: number must be 0-63, not {number!r}")
         if number in seen:
-            raise fail(_field_line(text, table, "number"), f"keys.{key_name}: number {number} is also {seen[number]}'s")
+            raise fail(field_pos(table, "number"), f"keys.{key_name}: number {number} is also {seen[number]}'s")
         if typ not in TYPES or TYPES[typ][0] not in SIZES[fmt].values():
             allowed = sorted(t for t, (size, _) in TYPES.items() if size in SIZES[fmt].values())
-            raise fail(_field_line(text, table, "type"),
+            raise fail(field_pos(table, "type"),
                        f"keys.{key_name}: type {typ!r} is not one a {fmt} store holds ({', '.join(allowed)})")
         if HEADER + TYPES[typ][0] > capacity:
-            raise fail(_field_line(text, table, "type"),
+            raise fail(field_pos(table, "type"),
                        f"keys.{key_name}: a {typ} does not fit a {capacity}-byte store")
         seen[number] = key_name
         out.append(Key(key_name, number, typ, str(spec.get("description", ""))))
