@@ -463,6 +463,29 @@ def kv_layout(registry: str) -> None:
 
 
 @cli.group()
+def cache() -> None:
+    """The per-user index cache of large BTF (bounded by BTFMETA_CACHE_MAX, least recently used out first)."""
+
+
+@cache.command("info")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def cache_info(fmt: str) -> None:
+    """Where the cache is, its entries and bytes, and its bound."""
+    from .commands import cache as cmd
+
+    doc = cmd.info()
+    _out(_json(doc) if fmt == "json" else cmd.text(doc))
+
+
+@cache.command("clear")
+def cache_clear() -> None:
+    """Remove every cached index."""
+    from .commands import cache as cmd
+
+    _out(cmd.clear())
+
+
+@cli.group()
 def obj() -> None:
     """Inspect BPF objects."""
 
