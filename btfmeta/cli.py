@@ -161,8 +161,13 @@ def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None
         if report:
             _write_report(report, report_json(exc, obj=obj, target=target_name))
         raise
+    from .core.minimize import type_id_warnings
+
+    warnings = type_id_warnings(target, result.records)
+    for w in warnings:
+        click.echo(f"btfmeta: warning: {obj}: {w}", err=True)
     if report:
-        _write_report(report, report_json(result, obj=obj, target=target_name))
+        _write_report(report, {**report_json(result, obj=obj, target=target_name), "warnings": warnings})
     write_output(output, result.data)
 
 
@@ -299,11 +304,15 @@ def minimize_cmd(objs: tuple[str, ...], btf: str | None, base: str | None, fleet
                                                     output))
     from .core.minimize import minimize
 
-    spec, kept = minimize(objects, load_with_base(btf, base))
+    target = load_with_base(btf, base)
+    spec, kept = minimize(objects, target)
+    notes = kept.type_id_notes(target)
+    for note in notes:
+        click.echo(f"btfmeta: warning: {note['message']}", err=True)
     if report:
         _write_report(report, {"version": 1, "target": btf, "objects": list(objects), "types": [
             {"id": tid, "kind": spec_kind, "name": name, "members": members, "why": kept.why.get(tid, [])}
-            for tid, spec_kind, name, members in _kept_rows(load_with_base(btf, base), kept)]})
+            for tid, spec_kind, name, members in _kept_rows(target, kept)], "type_id_relocations": notes})
     write_output(output, spec.to_bytes())
 
 
@@ -328,7 +337,8 @@ def _minimize_fleet(objects: dict[str, bytes], fleet: str, modules: tuple[str, .
     lines = []
     for r in results:
         sizes = ", ".join(f"{rel}: {n} bytes" for rel, n in sorted(r.sizes.items()))
-        lines.append(f"{r.release}: {sizes}" + "".join(f"; error: {e}" for e in r.errors))
+        lines.append(f"{r.release}: {sizes}" + "".join(f"; error: {e}" for e in r.errors)
+                     + "".join(f"; warning: {w}" for w in r.warnings))
     _out("\n".join(lines) + "\n")
     return 1 if any(r.errors for r in results) else 0
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..btf.spec import Spec
 from ..core.driver import RelocationError, RelocationRecord
+from ..core.minimize import type_id_warnings
 from ..core.object import Relocated, relocate_object
 from ..elf.bpfobj import BpfObject
 from ..elf.insn import decode
@@ -45,6 +46,7 @@ class TargetResult:
     programs: dict[str, str] = field(default_factory=dict)  # program -> ok/guarded/refused/error
     relocations: list[Checked] = field(default_factory=list)
     invalid: dict[str, Invalid] = field(default_factory=dict)  # program -> what the verifier refuses
+    warnings: list[str] = field(default_factory=list)  # type ids of a minimized BTF (core.minimize)
 
 
 def invalid_reasons(result: TargetResult) -> list[str]:
@@ -56,27 +58,30 @@ def check_target(obj_bytes: bytes, programs: list[str], target: Spec, name: str,
                  path: str | None = None) -> TargetResult:
     """One column of the matrix; ``programs`` names the object's functions."""
     return evaluate(obj_bytes, programs, lambda data: relocate_object(data, target, path=path), name, path=path,
-                    helpers=helper_count(target))[1]
+                    target=target)[1]
 
 
 def evaluate(obj_bytes: bytes, programs: list[str], relocate: Callable[[bytes], Relocated], name: str, *,
-             path: str | None = None, helpers: int | None = None) -> tuple[Relocated | None, TargetResult]:
+             path: str | None = None, target: Spec | None = None) -> tuple[Relocated | None, TargetResult]:
     """Relocate with ``relocate`` and judge: the relocated object (None if libbpf would
-    refuse to relocate it) and the verdicts; ``helpers``: the target kernel's helper count
-    (``validate.helper_count``), None to leave helper ids unchecked."""
+    refuse to relocate it) and the verdicts; ``target``: the BTF ``relocate`` uses, for the
+    kernel's helper ids and the warnings about type ids (None: neither)."""
     try:
         relocated = relocate(obj_bytes)
     except RelocationError as exc:
         return None, TargetResult(name, str(exc), dict.fromkeys(programs, ERROR), [Checked(r) for r in exc.records])
-    return relocated, judge(relocated, programs, name, path=path, helpers=helpers)
+    return relocated, judge(relocated, programs, name, path=path, target=target)
 
 
 def judge(relocated: Relocated, programs: list[str], name: str, *, path: str | None = None,
-          helpers: int | None = None) -> TargetResult:
+          target: Spec | None = None) -> TargetResult:
     """The verdicts for one relocated object: a poisoned instruction the program can reach
     makes it refused, one it cannot reach (behind a constant guard) makes it guarded, an
     instruction the verifier refuses on any layout makes it an error."""
     res = TargetResult(name)
+    helpers = helper_count(target) if target is not None else None
+    if target is not None:
+        res.warnings = type_id_warnings(target, relocated.records)
     obj = BpfObject.parse(relocated.data, path=path)
     live: dict[tuple[str, int], bool] = {}
     for cs in obj.sections.values():
@@ -131,5 +136,6 @@ def to_json(results: list[TargetResult], obj: str) -> dict[str, Any]:
     return document(1, object=obj, targets=[
         {"target": r.target, "error": r.error, "programs": r.programs,
          "relocations": [c.as_dict() for c in r.relocations],
-         "invalid": [{"program": p, "insn": bad.insn, "message": bad.message} for p, bad in r.invalid.items()]}
+         "invalid": [{"program": p, "insn": bad.insn, "message": bad.message} for p, bad in r.invalid.items()],
+         "warnings": r.warnings}
         for r in results])

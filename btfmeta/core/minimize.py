@@ -14,6 +14,15 @@ touches is kept:
 Kept types are written in id order, a struct or union with its kept members only (same
 size and offsets), references renumbered, strings in first-use order: the output is
 deterministic, and on plain vmlinux BTF byte-identical to bpftool's.
+
+The trap both share: a ``target_type_id`` relocation (``bpf_core_type_id_kernel()``) made
+against the minimized BTF gets the type's id *in that file*, and the running kernel reads
+it as another type.  ``minimize`` names such relocations (``Kept.type_ids``), and
+``type_id_warnings`` flags them wherever a program is relocated against a BTF recognizably
+minimized.  The mark is a property, not a marker (the bytes stay bpftool's): a minimized
+BTF has no FUNC record -- neither tool keeps one, since no relocation targets a function --
+while a kernel's or module's BTF has one per function.  A layout compiled from headers
+shares it, and there the id is the file's too, so the warning holds for it as well.
 """
 
 from __future__ import annotations
@@ -22,9 +31,11 @@ from dataclasses import dataclass, field
 
 from ..btf import types as T
 from ..btf.dedup import remap
+from ..btf.kinds import Kind
+from ..btf.query import type_name
 from ..btf.spec import Spec
 from ..elf.bpfobj import BpfObject
-from .access import ENUMVAL_KINDS, FIELD_KINDS, KIND_BY_NAME, TYPE_ID_LOCAL, TYPE_MATCHES, AccessSpec
+from .access import ENUMVAL_KINDS, FIELD_KINDS, KIND_BY_NAME, TYPE_ID_LOCAL, TYPE_ID_TARGET, TYPE_MATCHES, AccessSpec
 from .driver import RelocationRecord, relocate
 
 _FOLLOWED = (T.Const, T.Volatile, T.Restrict, T.Typedef, T.TypeTag)
@@ -37,6 +48,17 @@ class Kept:
     types: set[int] = field(default_factory=set)
     members: dict[int, set[int]] = field(default_factory=dict)  # composite id -> kept member indexes
     why: dict[int, list[str]] = field(default_factory=dict)  # type id -> "object: program relo #i <kind>"
+    type_ids: list[tuple[int, str]] = field(default_factory=list)  # target_type_id relocations: (type id, why)
+
+    def type_id_notes(self, btf: Spec) -> list[dict]:
+        """Each target_type_id relocation: the type, its id in the full target and in the
+        minimized BTF (what a program relocated against it would get), and which relocation."""
+        new = {old: i for i, old in enumerate(sorted(self.types), 1)}
+        return [{"relocation": why, "type": type_name(btf, tid), "id": tid, "minimized_id": new[tid],
+                 "message": f"{why}: {type_name(btf, tid)} is [{tid}] in the target but [{new[tid]}] in the "
+                            "minimized BTF: a program relocated against it gets an id the kernel reads as "
+                            "another type"}
+                for tid, why in self.type_ids]
 
 
 def _mark(btf: Spec, kept: Kept, tid: int, follow_pointers: bool) -> None:
@@ -117,6 +139,32 @@ def record(btf: Spec, kept: Kept, rec: RelocationRecord, obj_name: str) -> None:
     why = f"{obj_name}: {rec.program} relo #{rec.relo} <{rec.kind}>"
     for tid in (kept.types - before) | {spec.root_type_id}:
         kept.why.setdefault(tid, []).append(why)
+    if kind == TYPE_ID_TARGET:
+        kept.type_ids.append((spec.root_type_id, why))
+
+
+def minimized(btf: Spec, tid: int) -> bool:
+    """Whether the layer of ``btf`` holding ``tid`` is recognizably minimized: it has no FUNC
+    record (see the module's docstring)."""
+    layer = next(s for s in reversed(btf.layers()) if tid >= s.start_id)
+    memo = layer.memo("minimized")
+    if "no_func" not in memo:
+        memo["no_func"] = not layer.own_of_kind(Kind.FUNC)
+    return memo["no_func"]
+
+
+def type_id_warnings(btf: Spec, records: list[RelocationRecord]) -> list[str]:
+    """For each target_type_id relocation patched with the id of a type in a recognizably
+    minimized layer of ``btf``: the program, instruction and why the kernel would misread it."""
+    out = []
+    for rec in records:
+        if rec.kind == str(TYPE_ID_TARGET) and rec.result == "patched" and rec.target is not None \
+                and rec.target.root_type_id and minimized(btf, rec.target.root_type_id):
+            tid = rec.target.root_type_id
+            out.append(f"{rec.program}: insn {rec.insn}: <target_type_id> of {type_name(btf, tid)} "
+                       f"is [{tid}] of {btf.path or 'the target'}, which has no function records (minimized?): "
+                       "the running kernel's id differs (bpf_core_type_id_kernel)")
+    return out
 
 
 def build(btf: Spec, kept: Kept) -> Spec:

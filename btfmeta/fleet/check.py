@@ -32,10 +32,11 @@ class KernelResult:
     # (object, target) -> program -> ok / guarded / refused / error; target: "vmlinux" or a module
     verdicts: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     reasons: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # why refused or error
+    warnings: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # type ids of a minimized BTF
 
     def outcome(self) -> tuple:
         """What must be equal for two kernels to be grouped."""
-        return self.error, sorted(self.verdicts.items()), sorted(self.reasons.items())
+        return self.error, sorted(self.verdicts.items()), sorted(self.reasons.items()), sorted(self.warnings.items())
 
 
 def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[str]) -> KernelResult:
@@ -64,6 +65,8 @@ def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[st
             result.verdicts[key] = outcome.verdicts
             if outcome.reasons:
                 result.reasons[key] = outcome.reasons
+            if outcome.warnings:
+                result.warnings[key] = outcome.warnings
     return result
 
 
@@ -109,13 +112,16 @@ def text(results: Sequence[KernelResult]) -> str:
             lines.append(f"  {o + ':' + p:{width}}" + "".join(f"  {c:10}" for c in cells).rstrip())
         for (o, t), why in sorted(r.reasons.items()):
             lines += [f"  {o} on {t}: {w}" for w in why]
+        for (o, t), why in sorted(r.warnings.items()):
+            lines += [f"  {o} on {t}: warning: {w}" for w in why]
         lines.append("")
     return "\n".join(lines)
 
 
 def to_json(results: Sequence[KernelResult], objects: Sequence[str]) -> dict:
     def verdicts(r: KernelResult) -> list[dict]:
-        return [{"object": o, "target": t, "program": p, "verdict": v, "reasons": r.reasons.get((o, t), [])}
+        return [{"object": o, "target": t, "program": p, "verdict": v, "reasons": r.reasons.get((o, t), []),
+                 "warnings": [w for w in r.warnings.get((o, t), []) if w.startswith(f"{p}: ")]}
                 for (o, t), progs in sorted(r.verdicts.items()) for p, v in progs.items()]
     return document(1, objects=list(objects),
                     kernels=[{"release": r.release, "error": r.error, "results": verdicts(r)} for r in results],

@@ -31,6 +31,7 @@ class Minimized:
     files: dict[str, bytes] = field(default_factory=dict)  # relative output path -> contents
     sizes: dict[str, int] = field(default_factory=dict)  # relative output path -> raw BTF bytes
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # target_type_id relocations (core.minimize)
 
 
 def xz_tar(name: str, data: bytes) -> bytes:
@@ -48,7 +49,9 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
     where = kernel.path.parent.relative_to(root) if kernel.path.is_relative_to(root) else Path()
     try:
         vmlinux = Spec.parse(read_btf(kernel.path), path=str(kernel.path), index_cache=False)
-        raw = minimize(objects, vmlinux)[0].to_bytes()
+        spec, kept = minimize(objects, vmlinux)
+        raw = spec.to_bytes()
+        out.warnings += [f"vmlinux: {note['message']}" for note in kept.type_id_notes(vmlinux)]
         name = f"{kernel.release}.btf"
         out.files[str(where / f"{name}.tar.xz")] = xz_tar(name, raw)
         out.sizes[str(where / f"{name}.tar.xz")] = len(raw)
@@ -59,10 +62,13 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
         path = kernel.modules[module]
         rel = str(where / "modules" / kernel.release / f"{module}.btf.xz")
         try:
-            raw = minimize(objects, Spec.parse(read_btf(path), base=vmlinux, path=str(path)))[0].to_bytes()
+            split = Spec.parse(read_btf(path), base=vmlinux, path=str(path))
+            spec, kept = minimize(objects, split)
         except (BtfmetaError, RelocationError) as exc:
             out.errors.append(f"{module}: {exc}")
             continue
+        raw = spec.to_bytes()
+        out.warnings += [f"{module}: {note['message']}" for note in kept.type_id_notes(split)]
         out.files[rel] = lzma.compress(raw)
         out.sizes[rel] = len(raw)
     return out

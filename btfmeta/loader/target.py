@@ -22,7 +22,6 @@ from ..btf.load import load_spec, load_with_base
 from ..btf.spec import Spec
 from ..commands.check import ERROR, REFUSED, TargetResult, evaluate, invalid_reasons, program_names
 from ..core.object import Relocated, relocate_object
-from ..elf.validate import helper_count
 
 
 @dataclass
@@ -34,6 +33,7 @@ class Outcome:
     verdicts: dict[str, str]  # program -> ok / guarded / refused / error
     reasons: list[str] = field(default_factory=list)  # for each refused program: the access and why
     relocated: Relocated | None = None
+    warnings: list[str] = field(default_factory=list)  # type ids of a minimized target (core.minimize)
 
     @property
     def refused(self) -> bool:
@@ -47,7 +47,6 @@ class Target:
         self.spec = spec
         self.name = name
         self._lock = threading.RLock()  # lazily decoded types and lookups are filled in as used
-        self.helpers = helper_count(spec)  # the kernel's helper ids, when the target has its vmlinux
 
     @classmethod
     def from_files(cls, btf: str | Path, base: str | Path | None = None) -> Target:
@@ -86,8 +85,10 @@ class Target:
         if result.error:
             reasons.insert(0, result.error)
         refused = result.error is not None or bool({REFUSED, ERROR} & set(result.programs.values()))
-        return Outcome(self.name, None if refused else relocated.data, result.programs, reasons, relocated)
+        return Outcome(self.name, None if refused else relocated.data, result.programs, reasons, relocated,
+                       result.warnings)
 
     def _judge(self, obj: bytes, path: str | None) -> tuple[Relocated | None, TargetResult]:
-        return evaluate(obj, program_names(obj, path=path), lambda data: self.relocate(data, path=path), self.name,
-                        path=path, helpers=self.helpers)
+        with self._lock:  # judging reads the target too (helper ids, type-id warnings)
+            return evaluate(obj, program_names(obj, path=path), lambda data: self.relocate(data, path=path),
+                            self.name, path=path, target=self.spec)
