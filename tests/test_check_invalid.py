@@ -50,11 +50,19 @@ CASES = {
     "jump before the start": ([R0_2, insn(0x15, dst=0, off=-3), EXIT], 1, "jump out of range from insn 1 to -1"),
     "gotol past the end": ([insn(0x06, imm=7), R0_2, EXIT], 0, "jump out of range from insn 0 to 8"),
     "falls off the end": ([R0_2], 0, "last insn is not an exit or jmp"),
+    "code no branch reaches": ([insn(0x05, off=1), insn(0xB7, dst=15, imm=1), R0_2, EXIT], 1, "unreachable insn 1"),
+    "gotol over code no branch reaches": ([insn(0x06, imm=1), R0_2, R0_2, EXIT], 1, "unreachable insn 1"),
+    "jump into an ld_imm64": ([R0_2, insn(0x15, dst=0, off=1), insn(0x18, imm=1), insn(0), EXIT], 2,
+                              "jump into the middle of ldimm64 insn 2"),
     "helper id beyond the kernel's enum": ([None, R0_2, EXIT], 0, "invalid func unknown#{H}"),
     "negative helper id": ([insn(0x85, imm=-7), R0_2, EXIT], 0, "invalid func unknown#-7"),
 }
-# accepted by the verifier: the bad instruction is on no path once r1's value is known
-GUARDED = [insn(0xB7, dst=1), insn(0x15, dst=1, off=1), insn(0xB7, dst=15, imm=1), R0_2, EXIT]
+# accepted by the verifier: the bad instruction is on no path (once r1's value is known; a
+# gotol, whose offset is its imm, jumps over it)
+ON_NO_PATH = {"behind a constant guard": [insn(0xB7, dst=1), insn(0x15, dst=1, off=1), insn(0xB7, dst=15, imm=1),
+                                          R0_2, EXIT],
+              "jumped over by gotol": [insn(0xB7, dst=1), insn(0x55, dst=1, off=1), insn(0x06, imm=1),
+                                       insn(0xB7, dst=15, imm=1), R0_2, EXIT]}
 
 
 def build(clang: str, insns: list[bytes], out: Path) -> Path:
@@ -89,8 +97,9 @@ def test_invalid_instructions_are_errors_as_the_verifier_says(kind, tmp_path, cl
     print(f"| {kind} | {message} (verifier) | insn {bad.insn}: {bad.message} (check) |")
 
 
-def test_an_invalid_instruction_on_no_path_loads(tmp_path, clang, core_loader, kernel_btf):
-    obj = build(clang, GUARDED, tmp_path / "prog.o")
+@pytest.mark.parametrize("kind", list(ON_NO_PATH))
+def test_an_invalid_instruction_on_no_path_loads(kind, tmp_path, clang, core_loader, kernel_btf):
+    obj = build(clang, ON_NO_PATH[kind], tmp_path / "prog.o")
     assert run_loader(core_loader, obj, None).loaded
     (result,) = check(obj.read_bytes(), [("vmlinux", kernel_btf)])
     assert result.programs == {"prog": OK} and not result.invalid

@@ -86,8 +86,8 @@ def reachable(insns: list[Insn]) -> tuple[set[int], set[int]]:
                 continue
             if op == 0x90:  # exit
                 continue
-            if op == 0x00:  # ja
-                work.append((pc + insn.off + 1, regs))
+            if op == 0x00:  # ja; gotol (JMP32) has its offset in imm
+                work.append((pc + (insn.imm if cls == CLASS_JMP32 else insn.off) + 1, regs))
                 continue
             a = r[insn.dst]
             b = (insn.imm & U64) if not insn.source_x else r[insn.src]

@@ -1,12 +1,13 @@
 """Instructions the kernel verifier refuses whatever layout the program is relocated
 against: unknown opcodes, reserved fields, an ``ld_imm64`` without its second half, jumps
-out of the function, a function that runs off its end, registers r11-r15, helper ids the
-target kernel does not have.  Messages are worded as ``kernel/bpf/verifier.c`` words them.
+out of the function or into an ``ld_imm64``, a function that runs off its end, code no
+branch reaches, registers r11-r15, helper ids the target kernel does not have.  Messages
+are worded as ``kernel/bpf/verifier.c`` words them.
 
 The verifier checks in two rounds, and so does this module: every instruction first
-(``check_subprogs``, then ``resolve_pseudo_ldimm64``, in ``bpf_check``'s order), then only
-the instructions a path can reach (``do_check``: register numbers, helper ids), with the
-branches its known constants decide pruned as for poisoned CO-RE instructions
+(``check_subprogs``, ``resolve_pseudo_ldimm64``, ``check_cfg``, in ``bpf_check``'s order),
+then only the instructions a path can reach (``do_check``: register numbers, helper ids),
+with the branches its known constants decide pruned as for poisoned CO-RE instructions
 (``reach.reachable``).  The messages and the order were checked against Linux 6.18's
 verifier (tests/test_check_invalid.py)."""
 
@@ -61,7 +62,7 @@ def helper_count(spec: Spec) -> int | None:
 def first_invalid(insns: list[Insn], reached: Collection[int], helpers: int | None) -> Invalid | None:
     """The first instruction of one function that the verifier refuses, or None;
     ``reached``: the indexes a path can reach; ``helpers``: ``helper_count`` or None."""
-    return _subprog_bounds(insns) or _every_insn(insns) or next(
+    return _subprog_bounds(insns) or _every_insn(insns) or _control_flow(insns) or next(
         (bad for i in sorted(reached) if i < len(insns) and (bad := _on_path(i, insns[i], helpers))), None)
 
 
@@ -94,6 +95,40 @@ def _subprog_bounds(insns: list[Insn]) -> Invalid | None:
                 return Invalid(i, f"jump out of range from insn {i} to {to}")
     if insns and insns[-1].code not in (EXIT, JA):
         return Invalid(len(insns) - 1, "last insn is not an exit or jmp")
+    return None
+
+
+def _control_flow(insns: list[Insn]) -> Invalid | None:
+    """check_cfg: every instruction is on some edge from the first (both ways of every
+    branch), and no jump lands in the second half of an ld_imm64.  Not judged for a function
+    with an indirect jump (gotox), whose targets are the kernel's jump tables."""
+    if any(insn.code == GOTOX for insn in insns):
+        return None
+    seen: set[int] = set()
+    todo = [0]
+    while todo:
+        pc = todo.pop()
+        if pc in seen or not 0 <= pc < len(insns):
+            continue
+        seen.add(pc)
+        insn = insns[pc]
+        if insn.code == LD_IMM64:
+            todo.append(pc + 2)
+        elif insn.cls not in (CLASS_JMP, CLASS_JMP32) or insn.code & 0xF0 == 0x80:  # not a jump; a call
+            todo.append(pc + 1)
+        elif insn.code in (JA, JA32):
+            todo.append(pc + (insn.imm if insn.code == JA32 else insn.off) + 1)
+        elif insn.code != EXIT:  # conditional, may_goto
+            todo += [pc + 1, pc + insn.off + 1]
+    i = 0
+    while i < len(insns):
+        if i not in seen:
+            return Invalid(i, f"unreachable insn {i}")
+        if insns[i].code == LD_IMM64:
+            if i + 1 in seen:
+                return Invalid(i, f"jump into the middle of ldimm64 insn {i}")
+            i += 1
+        i += 1
     return None
 
 
