@@ -14,7 +14,8 @@ import pytest
 from btfmeta import Kind, load_spec
 from btfmeta.check import ERROR, OK, check
 
-from .conftest import compile_bpf, need, run_cli, run_loader
+from .conftest import REPO, compile_bpf, need, run_cli, run_loader
+from .test_fleet_thirdparty import thirdparty  # noqa: F401 - the objects fixture
 
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
 LAYOUT = "struct mynic_metadata { unsigned int hash; };\n"
@@ -133,3 +134,14 @@ def test_the_fleet_and_loaders_refuse_it_too(tmp_path, clang, kernel_btf):
     assert res.code == 1
     (row,) = json.loads(res.stdout)["kernels"][0]["results"]
     assert (row["verdict"], row["reasons"]) == (ERROR, ["prog: insn 0: R15 is invalid"])
+
+
+def test_real_objects_have_no_invalid_instruction(thirdparty, kernel_btf):  # noqa: F811
+    """The samples and Debian's libbpf-tools objects, which load: check finds nothing the
+    verifier would refuse in their instructions."""
+    objects = {**thirdparty, **{p.name: p.read_bytes() for p in (REPO / "samples").rglob("*.bpf.o")}}
+    found = {}
+    for name, data in objects.items():
+        (result,) = check(data, [("vmlinux", kernel_btf)])
+        found.update({f"{name}:{p}": bad for p, bad in result.invalid.items()})
+    assert len(objects) > 40 and not found, found
