@@ -79,9 +79,9 @@ def judge(relocated: Relocated, programs: list[str], name: str, *, path: str | N
     makes it refused, one it cannot reach (behind a constant guard) makes it guarded, an
     instruction the verifier refuses on any layout makes it an error."""
     res = TargetResult(name)
-    helpers = helper_count(target) if target is not None else None
+    helpers = None
     if target is not None:
-        res.warnings = type_id_warnings(target, relocated.records)
+        helpers, res.warnings = helper_count(target), type_id_warnings(target, relocated.records)
     obj = BpfObject.parse(relocated.data, path=path)
     live: dict[tuple[str, int], bool] = {}
     for cs in obj.sections.values():
