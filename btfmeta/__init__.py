@@ -7,10 +7,7 @@ Names are loaded on first use, so ``import btfmeta`` costs nothing a caller does
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 from typing import Any
-
-__version__ = importlib.metadata.version("btfmeta")  # one source: pyproject.toml
 
 _EXPORTS = {
     "BTFFormatError": ".errors", "BtfmetaError": ".errors", "ELFFormatError": ".errors",
@@ -23,6 +20,10 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # one source, pyproject.toml, read as the cli reads it
+        from importlib.metadata import version
+
+        return version("btfmeta")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'btfmeta' has no attribute {name!r}")

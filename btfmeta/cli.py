@@ -8,7 +8,6 @@ input, 1 for an incompatible target); nothing is written on failure.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import json
 import os
 import sys
@@ -39,7 +38,7 @@ def _out(text: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(version=importlib.metadata.version("btfmeta"), prog_name="btfmeta")
+@click.version_option(package_name="btfmeta", prog_name="btfmeta")  # the installed metadata, read when asked
 def cli() -> None:
     """Compile NIC metadata layouts to BTF and relocate BPF programs against them."""
 
