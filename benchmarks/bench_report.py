@@ -105,7 +105,7 @@ def main() -> int:
             for label, rs in (("the fleet", results), ("worst case, every kernel a group", distinct(results))):
                 t0 = time.perf_counter()
                 page = tmp / "report.html"
-                page.write_text(report.fleet_html(rs, objs, fleet), encoding="utf-8")
+                page.write_text(report.fleet_html(groups(rs), objs, fleet), encoding="utf-8")
                 made = time.perf_counter() - t0
                 t = time_page(driver, page, args.repeat)
                 size = page.stat().st_size

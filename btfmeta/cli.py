@@ -287,7 +287,7 @@ def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jo
     if fmt == "html":
         from .commands import report
 
-        _out(report.fleet_html(results, list(objects), fleet))
+        _out(report.fleet_html(check.groups(results), list(objects), fleet))
     else:
         _out(_json(check.to_json(results, list(objects))) if fmt == "json"
              else check.to_csv(results) if fmt == "csv" else check.text(results))
@@ -303,11 +303,12 @@ def report_cmd(objs: tuple[str, ...], fleet: str | None, modules: tuple[str, ...
     """The program x kernel matrix of `check --fleet` as one self-contained HTML page (exit 0
     once it is written; `check --fleet --format html` exits 1 when something is refused)."""
     from .commands import report
+    from .fleet.check import groups
 
     if not fleet:
         raise click.UsageError("report needs --fleet DIR")
     objects, results = _fleet_results(objs, fleet, modules, jobs, _scheduler(scheduler, dask_local))
-    write_output(output, report.fleet_html(results, list(objects), fleet).encode("utf-8", "surrogateescape"))
+    write_output(output, report.fleet_html(groups(results), list(objects), fleet).encode("utf-8", "surrogateescape"))
 
 
 @cli.command("minimize")

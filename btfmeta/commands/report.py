@@ -72,25 +72,23 @@ def _model(title: str, subtitle: str, columns: list[dict[str, Any]],
             "kernels": sum(len(c["kernels"]) for c in columns)}
 
 
-def fleet_model(results: Sequence, objects: Sequence[str], fleet: str = "") -> dict[str, Any]:
-    """``check --fleet``'s results (``fleet.check.KernelResult``s) as the matrix: a column per
-    group of kernels with identical outcomes (``fleet.check.groups``)."""
-    from ..fleet.check import groups
-
+def fleet_model(grouped: Sequence[tuple[list[str], Any]], objects: Sequence[str], fleet: str = "") -> dict[str, Any]:
+    """``check --fleet``'s results as the matrix: a column per group of kernels with identical
+    outcomes (``fleet.check.groups``: the releases and one ``KernelResult``)."""
     columns, outcomes = [], []
-    for releases, r in groups(results):
+    for releases, r in grouped:
         label = releases[0] + (f" +{len(releases) - 1}" if len(releases) > 1 else "")
         columns.append({"label": label, "kernels": releases, "error": r.error,
                         "kinds": [list(series_flavor(k)) for k in releases]})
         outcomes.append((r.verdicts, r.reasons))
-    n = len(results)
+    n = sum(len(releases) for releases, _ in grouped)
     subtitle = f"{n} kernel{'s' * (n != 1)} in {len(columns)} group{'s' * (len(columns) != 1)}" + \
         (f" from {fleet}" if fleet else "")
     return _model("check --fleet", subtitle, columns, outcomes, objects)
 
 
-def fleet_html(results: Sequence, objects: Sequence[str], fleet: str = "") -> str:
-    return html.matrix_page(fleet_model(results, objects, fleet))
+def fleet_html(grouped: Sequence[tuple[list[str], Any]], objects: Sequence[str], fleet: str = "") -> str:
+    return html.matrix_page(fleet_model(grouped, objects, fleet))
 
 
 def check_html(results: list[TargetResult], obj: str) -> str:
