@@ -12,6 +12,7 @@ Screenshots go to a temporary directory, or with ``BTFMETA_SCREENSHOTS=1`` to ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -62,7 +63,8 @@ def visit(driver, page: Path, fragment: str = "") -> str:
 
 
 def assert_quiet(driver, url: str) -> None:
-    """No console message of level WARNING or worse, and no request but the page itself."""
+    """No console message of level WARNING or worse, and no request but the page itself (and
+    the matrix's verdict shapes, images inlined as data: URLs, which the log lists too)."""
     console = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
     assert not console, console
     requests = []
@@ -70,7 +72,7 @@ def assert_quiet(driver, url: str) -> None:
         message = json.loads(entry["message"])["message"]
         if message["method"] == "Network.requestWillBeSent":
             requests.append(message["params"]["request"]["url"])
-    assert requests and all(r == url for r in requests), requests
+    assert requests and all(r == url or r.startswith("data:image/svg+xml,") for r in requests), requests
 
 
 def screenshot(driver, name: str, tmp_path: Path) -> None:
@@ -88,12 +90,14 @@ def fleet_pages(tmp_path_factory, fleet_program):  # noqa: F811
     the fixture with the ice module."""
     d = tmp_path_factory.mktemp("fleet-report")
     (d / "prog.bpf.o").write_bytes(fleet_program)
-    objs = [str(d / "prog.bpf.o"), str(REPO / "samples" / "xdp_mynic.bpf.o")]
-    r = run_cli("report", *objs, "--fleet", str(FLEET), "--modules", "ice", "-j", "2", "-o", str(d / "report.html"))
-    assert r.code == 0, r.stderr
-    j = run_cli("check", *objs, "--fleet", str(FLEET), "--modules", "ice", "-j", "2", "--format", "json")
-    assert j.code == 1, j.stderr
-    h = run_cli("check", *objs, "--fleet", str(FLEET), "--modules", "ice", "--format", "html")
+    shutil.copy(REPO / "samples" / "xdp_mynic.bpf.o", d)
+    objs = ["prog.bpf.o", "xdp_mynic.bpf.o"]  # named as a user in that directory would
+    with contextlib.chdir(d):
+        r = run_cli("report", *objs, "--fleet", str(FLEET), "--modules", "ice", "-j", "2", "-o", "report.html")
+        assert r.code == 0, r.stderr
+        j = run_cli("check", *objs, "--fleet", str(FLEET), "--modules", "ice", "-j", "2", "--format", "json")
+        assert j.code == 1, j.stderr
+        h = run_cli("check", *objs, "--fleet", str(FLEET), "--modules", "ice", "--format", "html")
     assert h.stdout == (d / "report.html").read_bytes()  # the same page, byte for byte, from -j 1 and -j 2
     return d / "report.html", json.loads(j.stdout)
 
@@ -105,7 +109,7 @@ return {heads: heads, rows: rows.map((tr) => ({
   hidden: tr.hidden || tr.offsetParent === null,
   program: tr.querySelector('.pn').textContent, object: tr.querySelector('.po').textContent,
   target: (tr.querySelector('.pt') || {textContent: ''}).textContent,
-  cells: Array.from(tr.querySelectorAll('td'), (td) => [td.className, td.textContent])}))};
+  cells: Array.from(tr.querySelectorAll('td'), (td) => [td.className, getComputedStyle(td).backgroundImage])}))};
 """
 
 
@@ -122,11 +126,11 @@ def test_matrix_is_check_fleet_json(browser, fleet_pages, tmp_path):
     page, doc = fleet_pages
     url = visit(browser, page)
     m = matrix(browser)
-    glyphs = {"vo": "\u2713", "vg": "\u25d0", "vr": "\u2715", "ve": "!", "v-": "\u00b7"}
+    shapes: dict[str, set[str]] = {}
     shown = set()
     for row in m["rows"]:
-        for (cls, glyph), title in zip(row["cells"], m["heads"], strict=True):
-            assert glyph == glyphs[cls]  # a shape as well as a colour
+        for (cls, shape), title in zip(row["cells"], m["heads"], strict=True):
+            shapes.setdefault(cls, set()).add(shape)
             if cls != "v-":
                 shown |= {(k, row["object"], row["target"], row["program"], WORDS[cls]) for k in kernels_of(title)}
     expected = {(k["release"], r["object"], r["target"], r["program"], r["verdict"])
@@ -134,6 +138,9 @@ def test_matrix_is_check_fleet_json(browser, fleet_pages, tmp_path):
     assert shown == expected
     assert [kernels_of(t) for t in m["heads"]] == [g["kernels"] for g in doc["groups"]]
     assert {"ok", "guarded", "refused"} <= {v for *_, v in shown}
+    # a shape as well as a colour: one image per verdict, each its own
+    assert all(len(v) == 1 and "svg" in next(iter(v)) for v in shapes.values())
+    assert len({next(iter(v)) for v in shapes.values()}) == len(shapes)
     # counts: a row's kernels per verdict, a column's programs per verdict
     first = browser.execute_script("return Array.from(document.querySelectorAll('#m tbody tr')[0]"
                                    ".querySelectorAll('.cnt i'), (i) => [i.className, i.textContent])")
@@ -145,7 +152,6 @@ def test_matrix_is_check_fleet_json(browser, fleet_pages, tmp_path):
                                   "(td) => td.textContent)")
     assert foot == [str(sum(r["cells"][j][0] == "vr" for r in m["rows"])) for j in range(len(m["heads"]))]
     assert_quiet(browser, url)
-    screenshot(browser, "report-matrix.png", tmp_path)
 
 
 def _reasons(driver) -> list[str]:
@@ -161,10 +167,10 @@ def test_a_refused_cell_opens_its_reasons(browser, fleet_pages, tmp_path):
     url = visit(browser, page)
     m = matrix(browser)
     i, j = next((i, j) for i, row in enumerate(m["rows"]) for j, (cls, _) in enumerate(row["cells"]) if cls == "vr"
-                and row["object"].endswith("prog.bpf.o"))
+                and row["object"] == "prog.bpf.o")
     row = m["rows"][i]
     cell = browser.find_elements(By.CSS_SELECTOR, "#m tbody tr")[i].find_elements(By.TAG_NAME, "td")[j]
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'})", cell)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'nearest', inline: 'nearest'})", cell)
     cell.click()
     kernel = kernels_of(m["heads"][j])[0]
     (result,) = [r for k in doc["kernels"] if k["release"] == kernel for r in k["results"]
@@ -177,7 +183,8 @@ def test_a_refused_cell_opens_its_reasons(browser, fleet_pages, tmp_path):
     assert mine and all(line.startswith(row["program"] + ": ") for line in mine)
     fragment = browser.execute_script("return location.hash")
     assert fragment.startswith("#prog=") and "&kernel=" in fragment
-    screenshot(browser, "report-matrix-cell.png", tmp_path)
+    browser.execute_script("window.scrollTo(0, 0)")
+    screenshot(browser, "report-matrix.png", tmp_path)
     # the keyboard: the right arrow moves to the next group, Enter opens it
     cell.send_keys(Keys.ARROW_RIGHT)
     browser.switch_to.active_element.send_keys(Keys.ENTER)
@@ -272,14 +279,14 @@ def check_layout_page(driver, page: Path, doc: dict) -> None:
 
 
 def test_layout_boxes_are_layout_json(browser, shared_btf, tmp_path):
-    vmlinux = shared_btf / "vmlinux.btf"
     for name in ("sk_buff", "net_device"):
         page = tmp_path / f"{name}.html"
-        r = run_cli("layout", str(vmlinux), name, "--format", "html")
+        with contextlib.chdir(shared_btf):
+            r = run_cli("layout", "vmlinux.btf", name, "--format", "html")
+            doc = json.loads(run_cli("layout", "vmlinux.btf", name, "--format", "json").stdout)
         assert r.code == 0, r.stderr
         assert len(r.stdout) < 200_000  # a single layout page
         page.write_bytes(r.stdout)
-        doc = json.loads(run_cli("layout", str(vmlinux), name, "--format", "json").stdout)
         check_layout_page(browser, page, doc)
         if name == "sk_buff":
             browser.execute_script("window.scrollTo(0, 0)")
@@ -304,14 +311,14 @@ return Array.from(document.querySelectorAll('svg.diffmap'), (svg) => ({
 
 
 def test_diff_marks_and_connects_the_changes(browser, tmp_path):
-    btfs = []
-    for header in ("mynic_metadata.h", "mynic_metadata_v2.h"):
-        btfs.append(str(tmp_path / (header + ".btf")))
-        assert run_cli("compile", str(REPO / "samples" / header), "-o", btfs[-1]).code == 0
-    r = run_cli("diff", *btfs, "--format", "html")
+    btfs = ["mynic_metadata.btf", "mynic_metadata_v2.btf"]
+    with contextlib.chdir(tmp_path):
+        for header, btf in zip(("mynic_metadata.h", "mynic_metadata_v2.h"), btfs, strict=True):
+            assert run_cli("compile", str(REPO / "samples" / header), "-o", btf).code == 0
+        r = run_cli("diff", *btfs, "--format", "html")
+        doc = json.loads(run_cli("diff", *btfs, "--format", "json").stdout)
     assert r.code == 1, r.stderr  # something changed, as with text and json
     (tmp_path / "diff.html").write_bytes(r.stdout)
-    doc = json.loads(run_cli("diff", *btfs, "--format", "json").stdout)
     url = visit(browser, tmp_path / "diff.html")
     (picture,) = browser.execute_script(DIFF)
     (struct,) = [t for t in doc["types"] if t["kind"] == "struct"]
@@ -415,3 +422,22 @@ def test_hostile_names_stay_text(browser, tmp_path, clang):
 def test_pages_are_deterministic(shared_btf, tmp_path):
     args = ("layout", str(shared_btf / "vmlinux.btf"), "sk_buff", "xdp_buff", "--format", "html")
     assert run_cli(*args).stdout == run_cli(*args).stdout
+
+
+def test_script_json_cannot_close_its_tag():
+    from btfmeta.render.html import script_json
+
+    text = str(script_json({"a": "</script><!--&\u2028\u2029"}))
+    assert not any(c in text for c in "<>&\u2028\u2029")
+    assert json.loads(text) == {"a": "</script><!--&\u2028\u2029"}
+
+
+def test_release_series_and_flavor():
+    from btfmeta.commands.report import series_flavor
+
+    assert series_flavor("6.1.0-47-amd64") == ("6.1", "amd64")
+    assert series_flavor("6.1.0-47-rt-amd64") == ("6.1", "rt-amd64")
+    assert series_flavor("6.12.100+deb12-cloud-amd64") == ("6.12", "cloud-amd64")
+    assert series_flavor("5.15.0-91-generic") == ("5.15", "generic")
+    assert series_flavor("4.18.0-305.el8.x86_64") == ("4.18", "")
+    assert series_flavor("custom") == ("", "")

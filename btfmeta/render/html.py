@@ -48,11 +48,14 @@ def fit(text: str, width: float) -> str:
 # verdict letter -> its glyph (a shape as well as a colour) and its word
 VERDICTS = {"o": ("\u2713", "ok"), "g": ("\u25d0", "guarded"), "r": ("\u2715", "refused"), "e": ("!", "error"),
             "-": ("\u00b7", "not checked")}
-_CELLS = {code: f"<td class=v{code}>{glyph}</td>" for code, (glyph, _) in VERDICTS.items()}
+_CELLS = {code: f"<td class=v{code}></td>" for code in VERDICTS}
 
 
 def cells(codes: str) -> Markup:
-    """A matrix row's cells (tens of thousands of them: markup made here, not in the template)."""
+    """A matrix row's cells (tens of thousands of them: markup made here, not in the template).
+    A cell's shape is its class's background image, not text: 84,000 cells of text take the
+    browser three times as long to lay out; its word is in the legend, its tooltip and, once
+    focused, its aria-label."""
     return Markup("".join(_CELLS[code] for code in codes))
 
 
@@ -76,6 +79,7 @@ class Box:
     children: list[Box] = field(default_factory=list)
     segments: list[dict[str, float]] = field(default_factory=list)
     label: dict[str, Any] | None = None
+    more: list[dict[str, Any]] = field(default_factory=list)  # the name again on its other rows
 
     @property
     def bitfield(self) -> bool:
@@ -123,7 +127,8 @@ def _place(box: Box, y0: int, rows_y: list[int], row_bits: int, last_row: int) -
     top = y0 + box.y
     box.segments = [{"x": x, "y": rows_y[row] + top, "w": w, "h": box.height}
                     for row, x, w in _segments(box.start, box.end, row_bits, last_row)]
-    widest = max(box.segments, key=lambda s: s["w"])
+    first = box.segments[0]  # labelled where the member starts, unless that piece is too narrow
+    widest = first if first["w"] >= 8 * BYTE_W else max(box.segments, key=lambda s: s["w"])
     m = box.member
     name = m["name"] or m["type"]
     if box.children:
@@ -133,6 +138,8 @@ def _place(box: Box, y0: int, rows_y: list[int], row_bits: int, last_row: int) -
         size = f":{m['bit_size']}" if box.bitfield else f"{m['size']}B"
         lines = [fit(name, widest["w"]), fit(f"@{m['offset']} {size}", widest["w"])]
         box.label = {"x": widest["x"] + 3, "y": widest["y"] + 13, "lines": [t for t in lines if t]}
+    box.more = [{"x": seg["x"] + 3, "y": seg["y"] + 13, "text": text} for seg in box.segments
+                if seg is not widest and not box.children and (text := fit("\u2026" + name, seg["w"]))]
     for child in box.children:
         _place(child, top + LABEL_H, rows_y, row_bits, last_row)
 
