@@ -191,6 +191,11 @@ def test_a_refused_cell_opens_its_reasons(browser, fleet_pages, tmp_path):
     if j + 1 < len(m["heads"]):
         assert browser.find_element(By.ID, "dkernels").text.split(": ", 1)[1].split(", ")[0] == \
             kernels_of(m["heads"][j + 1])[0]
+    # printed: no controls, the open cell's reasons below the matrix
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert browser.execute_script("return [getComputedStyle(document.getElementById('filters')).display, "
+                                  "getComputedStyle(document.getElementById('detail')).position]") == ["none", "static"]
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     assert_quiet(browser, url)
     # the URL opens the same cell, on any kernel of the group
     other = kernels_of(m["heads"][j])[-1]
@@ -441,3 +446,15 @@ def test_release_series_and_flavor():
     assert series_flavor("5.15.0-91-generic") == ("5.15", "generic")
     assert series_flavor("4.18.0-305.el8.x86_64") == ("4.18", "")
     assert series_flavor("custom") == ("", "")
+
+
+def test_a_module_that_cannot_be_read_keeps_its_rows_and_error():
+    from btfmeta.commands.report import fleet_model
+    from btfmeta.fleet.check import KernelResult, groups
+
+    r = KernelResult("6.1.0-1-amd64", verdicts={("o", "vmlinux"): {"p": "ok"}, ("o", "ice"): {}},
+                     reasons={("o", "ice"): ["ice.btf: malformed BTF"]})
+    m = fleet_model(groups([r]), ["o"])
+    assert [(row["target"], row["program"], row["cells"]) for row in m["rows"]] == [("vmlinux", "p", "o"),
+                                                                                     ("ice", "p", "-")]
+    assert m["reasons"][m["why"][m["rows"][1]["ot"]][0]] == ["ice.btf: malformed BTF"]

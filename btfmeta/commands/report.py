@@ -58,6 +58,9 @@ def _model(title: str, subtitle: str, columns: list[dict[str, Any]],
     for verdicts, _ in outcomes:
         for key, progs in verdicts.items():
             order.setdefault(key, {}).update(dict.fromkeys(progs))
+    for (o, _), progs in order.items():  # a module that could not be read: its error under each program
+        if not progs:
+            progs.update(dict.fromkeys([p for (o2, _), ps in order.items() if o2 == o for p in ps]))
     rank = {o: i for i, o in enumerate(objects)}
     ots = sorted(order, key=lambda k: (rank.get(k[0], len(rank)), k[0], k[1] != VMLINUX, k[1]))
     reasons = _Reasons()
@@ -68,8 +71,7 @@ def _model(title: str, subtitle: str, columns: list[dict[str, Any]],
     return {"title": title, "subtitle": subtitle, "columns": columns, "rows": rows, "why": why,
             "reasons": reasons.lists, "targets": sorted({t for _, t in ots}, key=lambda t: (t != VMLINUX, t)),
             "series": sorted({s for c in columns for s, _ in c["kinds"] if s}),
-            "flavors": sorted({f for c in columns for _, f in c["kinds"] if f}),
-            "kernels": sum(len(c["kernels"]) for c in columns)}
+            "flavors": sorted({f for c in columns for _, f in c["kinds"] if f})}
 
 
 def fleet_model(grouped: Sequence[tuple[list[str], Any]], objects: Sequence[str], fleet: str = "") -> dict[str, Any]:

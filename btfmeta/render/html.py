@@ -48,7 +48,7 @@ def fit(text: str, width: float) -> str:
 # verdict letter -> its glyph (a shape as well as a colour) and its word
 VERDICTS = {"o": ("\u2713", "ok"), "g": ("\u25d0", "guarded"), "r": ("\u2715", "refused"), "e": ("!", "error"),
             "-": ("\u00b7", "not checked")}
-_CELLS = {code: f"<td class=v{code}></td>" for code in VERDICTS}
+_CELLS = {code: f"<td class=v{code}>" for code in VERDICTS}  # the end tag is optional
 
 
 def cells(codes: str) -> Markup:
