@@ -373,8 +373,9 @@ def assert_inert(driver, url: str) -> None:
 def test_hostile_names_stay_text(browser, tmp_path, clang):
     from selenium.webdriver.common.by import By
 
-    where = tmp_path / "d<u id=pwned>&\"'" / "script>"  # a path that holds '</script>'
+    where = tmp_path / "d<u id=pwned>&\"'<" / "script>"  # a path that holds '</script>'
     where.mkdir(parents=True)
+    assert "</script>" in str(where)
     obj = where / "o.bpf.o"
     src = tmp_path / "evil.c"
     src.write_text(HOSTILE_PROGRAM)
