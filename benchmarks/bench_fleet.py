@@ -84,6 +84,26 @@ def edit(raw: bytes, spec: Spec, rng: random.Random) -> bytes:
     return bytes(buf)
 
 
+def make_fleet(tmp: Path, kernels: int, programs: int) -> tuple[str, list[str]]:
+    """``kernels`` edited copies of the fixture's kernels under ``tmp/fleet`` and ``programs``
+    objects compiled with clang-19: the fleet directory and the objects' paths."""
+    bases = [(k.release, read_btf(k.path)) for k in discover(FLEET)]
+    specs = [Spec.parse(raw, index_cache=False) for _, raw in bases]
+    tree = tmp / "fleet" / "debian" / "12" / "x86_64"
+    tree.mkdir(parents=True)
+    for i in range(kernels):
+        release, raw = bases[i % len(bases)]
+        (tree / f"{release}-copy{i:04d}.btf").write_bytes(edit(raw, specs[i % len(bases)], random.Random(i)))
+    objs = []
+    for seed in range(programs):
+        src = tmp / f"p{seed}.c"
+        src.write_text(program(seed))
+        subprocess.run(["clang-19", "-g", "-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c",
+                        str(src), "-o", str(tmp / f"p{seed}.o")], check=True)
+        objs.append(str(tmp / f"p{seed}.o"))
+    return str(tmp / "fleet"), objs
+
+
 def dask_cluster(cmd: list[str]) -> dict[int, float]:
     """``cmd --scheduler ADDR`` timed on a cluster started with Dask's own commands (a
     scheduler, then one and two worker processes), as a fleet team would run it."""
@@ -129,26 +149,12 @@ def main() -> int:
     ap.add_argument("--skip-bpftool", action="store_true")
     args = ap.parse_args()
     btfmeta = [sys.executable, "-m", "btfmeta"]
-    bases = [(k.release, read_btf(k.path)) for k in discover(FLEET)]
-    specs = [Spec.parse(raw, index_cache=False) for _, raw in bases]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        tree = tmp / "fleet" / "debian" / "12" / "x86_64"
-        tree.mkdir(parents=True)
         t0 = time.perf_counter()
-        for i in range(args.kernels):
-            release, raw = bases[i % len(bases)]
-            (tree / f"{release}-copy{i:04d}.btf").write_bytes(edit(raw, specs[i % len(bases)], random.Random(i)))
-        made = time.perf_counter() - t0
-        objs = []
-        for seed in range(args.programs):
-            src = tmp / f"p{seed}.c"
-            src.write_text(program(seed))
-            subprocess.run(["clang-19", "-g", "-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu", "-c",
-                            str(src), "-o", str(tmp / f"p{seed}.o")], check=True)
-            objs.append(str(tmp / f"p{seed}.o"))
-        print(f"{args.kernels} kernels made in {made:.0f} s; {args.programs} programs", flush=True)
-        fleet = str(tmp / "fleet")
+        fleet, objs = make_fleet(tmp, args.kernels, args.programs)
+        tree = Path(fleet) / "debian" / "12" / "x86_64"
+        print(f"{args.kernels} kernels made in {time.perf_counter() - t0:.0f} s; {args.programs} programs", flush=True)
         rows = {}
         for label, extra in (("1 process", ["-j", "1"]), ("2 processes", ["-j", "2"]),
                              ("Dask, 2 local workers", ["--dask", "local:2"])):

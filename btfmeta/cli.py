@@ -232,8 +232,8 @@ def _read_objects(paths: tuple[str, ...]) -> dict[str, bytes]:
               help="A target layout (repeat for several); split BTF with --base.")
 @_base_option
 @_fleet_options("also each kernel's module NAME")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
-              help="csv: with --fleet.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text",
+              show_default=True, help="csv: with --fleet; html: one self-contained page.")
 def check_cmd(objs: tuple[str, ...], btfs: tuple[str, ...], base: str | None, fleet: str | None,
               modules: tuple[str, ...], jobs: int, scheduler: str | None, dask_local: str | None, fmt: str) -> None:
     """Will OBJ run on each target layout (--btf), or each kernel of a fleet (--fleet)?
@@ -243,14 +243,19 @@ def check_cmd(objs: tuple[str, ...], btfs: tuple[str, ...], base: str | None, fl
     if fleet:
         raise click.exceptions.Exit(_check_fleet(objs, fleet, modules, jobs, _scheduler(scheduler, dask_local), fmt))
     if len(objs) != 1 or fmt == "csv" or modules or jobs != 1 or scheduler or dask_local:
-        raise click.UsageError("with --btf: one OBJ, --format text or json (--modules, -j go with --fleet)")
+        raise click.UsageError("with --btf: one OBJ, --format text, json or html (--modules, -j go with --fleet)")
     from .commands import check
 
     obj_path = objs[0]
     base_spec = load_spec(base) if base else None
     targets = [(t, load_spec(t, base=base_spec)) for t in btfs]
     results = check.check(read_bytes(obj_path), targets, path=obj_path)
-    _out(_json(check.to_json(results, obj_path)) if fmt == "json" else check.text(results))
+    if fmt == "html":
+        from .commands import report
+
+        _out(report.check_html(results, obj_path))
+    else:
+        _out(_json(check.to_json(results, obj_path)) if fmt == "json" else check.text(results))
     if check.refused(results):
         raise click.exceptions.Exit(1)
 
@@ -263,8 +268,7 @@ def _scheduler(address: str | None, local: str | None) -> str | None:
     return address or local
 
 
-def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, scheduler: str | None,
-                 fmt: str) -> int:
+def _fleet_results(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, scheduler: str | None):
     from .fleet import check
     from .fleet.inputs import discover
 
@@ -274,11 +278,40 @@ def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jo
             from .btf.kernel import check_module_name
 
             check_module_name(m)
-    results = check.check_fleet(discover(fleet), objects, modules=modules, jobs=jobs,
-                                progress=check.terminal_progress, scheduler=scheduler)
-    _out(_json(check.to_json(results, list(objects))) if fmt == "json"
-         else check.to_csv(results) if fmt == "csv" else check.text(results))
+    return objects, check.check_fleet(discover(fleet), objects, modules=modules, jobs=jobs,
+                                      progress=check.terminal_progress, scheduler=scheduler)
+
+
+def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, scheduler: str | None,
+                 fmt: str) -> int:
+    from .fleet import check
+
+    objects, results = _fleet_results(objs, fleet, modules, jobs, scheduler)
+    if fmt == "html":
+        from .commands import report
+
+        _out(report.fleet_html(check.groups(results), list(objects), fleet))
+    else:
+        _out(_json(check.to_json(results, list(objects))) if fmt == "json"
+             else check.to_csv(results) if fmt == "csv" else check.text(results))
     return 1 if check.failed(results) else 0
+
+
+@cli.command("report")
+@click.argument("objs", metavar="OBJ...", nargs=-1, required=True, type=_PATH)
+@_fleet_options("also each kernel's module NAME")
+@click.option("-o", "--output", required=True, type=_PATH, help="The HTML page to write ('-': standard output).")
+def report_cmd(objs: tuple[str, ...], fleet: str | None, modules: tuple[str, ...], jobs: int, scheduler: str | None,
+               dask_local: str | None, output: str) -> None:
+    """The program x kernel matrix of `check --fleet` as one self-contained HTML page (exit 0
+    once it is written; `check --fleet --format html` exits 1 when something is refused)."""
+    from .commands import report
+    from .fleet.check import groups
+
+    if not fleet:
+        raise click.UsageError("report needs --fleet DIR")
+    objects, results = _fleet_results(objs, fleet, modules, jobs, _scheduler(scheduler, dask_local))
+    write_output(output, report.fleet_html(groups(results), list(objects), fleet).encode("utf-8", "surrogateescape"))
 
 
 @cli.command("minimize")
@@ -347,13 +380,19 @@ def _minimize_fleet(objects: dict[str, bytes], fleet: str, modules: tuple[str, .
 @click.argument("new", type=_PATH)
 @click.argument("types", nargs=-1, metavar="[TYPE]...")
 @_base_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
 def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: str) -> None:
     """What changed from layout OLD to NEW (all named types, or TYPE...); exit 1 if anything did."""
     from .commands import diff
 
-    diffs = diff.diff(load_with_base(old, base), load_with_base(new, base), list(types) or None)
-    _out(_json(diff.to_json(diffs, old, new)) if fmt == "json" else diff.text(diffs))
+    old_spec, new_spec = load_with_base(old, base), load_with_base(new, base)
+    diffs = diff.diff(old_spec, new_spec, list(types) or None)
+    if fmt == "html":
+        from .commands import report
+
+        _out(report.diff_html(old_spec, new_spec, diffs, old, new))
+    else:
+        _out(_json(diff.to_json(diffs, old, new)) if fmt == "json" else diff.text(diffs))
     if diffs:
         raise click.exceptions.Exit(1)
 
@@ -362,7 +401,7 @@ def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: 
 @click.argument("file", type=_PATH)
 @click.argument("types", nargs=-1, metavar="[TYPE]...")
 @_base_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
 @click.option("--cacheline", type=click.IntRange(1), default=64, show_default=True)
 def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, cacheline: int) -> None:
     """Layouts of FILE's structs and unions (all, or TYPE...: NAME, 'struct NAME'): text as
@@ -373,6 +412,10 @@ def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, ca
     names = list(types) or None
     if fmt == "json":
         _out(_json(layout.layout(spec, names, cacheline=cacheline)))
+    elif fmt == "html":
+        from .commands import report
+
+        _out(report.layout_html(spec, names, cacheline=cacheline))
     else:
         _out(layout.text(spec, names, cacheline=cacheline))
 

@@ -22,7 +22,8 @@ def environment() -> jinja2.Environment:
     packaged = resources.files("btfmeta").joinpath("templates")
     root = Path(str(packaged)) if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(root)), keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+                             trim_blocks=True, lstrip_blocks=False, undefined=jinja2.StrictUndefined,
+                             autoescape=jinja2.select_autoescape(["html.j2"], default_for_string=False))
     env.filters["comment"] = comment
     env.filters["pyrepr"] = repr
     return env
