@@ -90,7 +90,15 @@ def contents(data: bytes, name: str, offset: int, size: int, path: str | None) -
 
 def section(data: bytes, name: str, *, path: str | None = None) -> bytes | None:
     """Bytes of section ``name`` (None if absent); malformed ELF raises ``ELFFormatError``."""
-    found = read_elf(data, path=path).by_name(name)
-    if found is None:
-        return None
-    return b"" if found.type == SHT_NOBITS else contents(data, name, found.offset, found.size, path)
+    return sections(data, (name,), path=path).get(name)
+
+
+def sections(data: bytes, names: tuple[str, ...], *, path: str | None = None) -> dict[str, bytes]:
+    """Bytes of each of the sections ``names`` that ``data`` has (the table read once)."""
+    elf = read_elf(data, path=path)
+    found = {}
+    for name in names:
+        s = elf.by_name(name)
+        if s is not None:
+            found[name] = b"" if s.type == SHT_NOBITS else contents(data, name, s.offset, s.size, path)
+    return found

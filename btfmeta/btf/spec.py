@@ -249,6 +249,17 @@ class Spec:
             raise self._fail(f"BTF type [{self.start_id + i}]: the index cache does not match this BTF "
                              f"(remove {indexcache.directory()})", self._types_pos + 4 * p)
 
+    def name_offset(self, tid: int) -> int:
+        """The string offset type ``tid``'s record names it by, as read."""
+        i = tid - self.start_id
+        if i < 0:
+            if self.base is None or tid <= 0:
+                raise TypeLookupError(f"type id {tid} is void or out of range")
+            return self.base.name_offset(tid)
+        if i in self._edited or i >= len(self._offsets):
+            raise TypeLookupError(f"type [{tid}] was not read from bytes")
+        return self._words[self._offsets[i]]
+
     def kind_of(self, tid: int) -> Kind:
         """Kind of a type without decoding it (cheap on a lazily read base)."""
         i = tid - self.start_id
@@ -419,10 +430,29 @@ class Spec:
                     raise BTFFormatError(f"type [{tid}] {t.kind.name} refers to type id {ref}, "
                                          f"but the type count is {cnt}", path=self.path)
             words.extend(encode(t, strset.add))
+        return self._pack(words, strset.to_bytes(), order)
+
+    def pristine(self) -> Spec:
+        """This BTF as parsed records: itself when nothing was added or replaced since it was
+        read, else its bytes read back."""
+        if not self._edited and len(self._types) == len(self._offsets):
+            return self
+        return Spec.parse(self.to_bytes(), base=self.base, path=self.path)
+
+    def records(self) -> tuple[array, list[int]]:
+        """A copy of the own records' native-order words, and each record's word offset
+        (of a ``pristine`` spec)."""
+        return array("I", self._words), list(self._offsets)
+
+    def with_records(self, words: array) -> bytes:
+        """This BTF's bytes with its type section replaced by ``words`` (records of the same
+        lengths, ids and string offsets rewritten in place) and its own strings as read."""
+        return self._pack(array("I", words), self.strings.data, self.byteorder)
+
+    def _pack(self, words: array, strings: bytes, order: str) -> bytes:
         if order != _NATIVE:
             words.byteswap()
         types = words.tobytes()
-        strings = strset.to_bytes()
         fmt = "<" if order == "little" else ">"
         hdr_len = HEADER_LEN + len(self._extra_header)
         extra = self._extra_header
