@@ -17,6 +17,7 @@ from __future__ import annotations
 from ..errors import BTFFormatError
 from . import types as T
 from .dedup import remap
+from .elfsection import btf_object
 from .kinds import Kind
 from .spec import Spec
 
@@ -92,3 +93,10 @@ def distill(split: Spec) -> tuple[Spec, Spec]:
     for tid in [*split.own_ids(), *moved]:
         out.add(remap(split.type_by_id(tid), new))
     return dist, Spec.parse(out.to_bytes(), base=dist, path=split.path)
+
+
+def distilled_object(split: Spec) -> bytes:
+    """``split`` distilled, as an ELF object holding ``.BTF`` and ``.BTF.base`` (the sections
+    a module built out of tree carries)."""
+    dist, out = distill(split)
+    return btf_object({".BTF": out.to_bytes(), ".BTF.base": dist.to_bytes()}, big_endian=split.byteorder == "big")

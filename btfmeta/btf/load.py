@@ -17,7 +17,8 @@ from .elfsection import ELF_MAGIC, sections
 from .kernel import SYSFS_BTF, default_base
 from .spec import Spec
 
-__all__ = ["SYSFS_BTF", "btf_bytes", "btf_sections", "default_base", "load_spec", "load_with_base", "parse_btf"]
+__all__ = ["SYSFS_BTF", "btf_bytes", "btf_sections", "default_base", "load_distilled", "load_spec", "load_with_base",
+           "parse_btf"]
 
 
 def btf_sections(data: bytes, path: str) -> tuple[bytes, bytes | None]:
@@ -47,13 +48,34 @@ def parse_btf(data: bytes, path: str, *, base: Spec | None = None, index_cache: 
     btf, distilled = btf_sections(data, path)
     if distilled is None:
         return Spec.parse(btf, base=base, path=path, index_cache=index_cache)
-    split = Spec.parse(btf, base=Spec.parse(distilled, path=f"{path}(.BTF.base)"), path=path)
+    split = _on_distilled(btf, distilled, path)
     if base is None:
         return split
     from .rebase import relocate_split
 
     raw, _ = relocate_split(split, base, libbpf=libbpf)
     return Spec.parse(raw, base=base, path=path)
+
+
+def load_distilled(path: str | os.PathLike[str], distilled_base: str | os.PathLike[str] | None = None) -> Spec:
+    """Split BTF read on its distilled base: an ELF's ``.BTF`` on its ``.BTF.base``, or raw
+    split BTF on the raw ``distilled_base``."""
+    name = str(path)
+    btf, distilled = btf_sections(read_bytes(path), name)
+    if distilled_base is not None:
+        if distilled is not None:
+            raise BTFFormatError("has a .BTF.base section of its own; --distilled-base is for raw split BTF",
+                                 path=name)
+        dist = load_spec(distilled_base)
+    elif distilled is None:
+        raise BTFFormatError("no .BTF.base section (raw split BTF needs its distilled base given)", path=name)
+    else:
+        return _on_distilled(btf, distilled, name)
+    return Spec.parse(btf, base=dist, path=name)
+
+
+def _on_distilled(btf: bytes, distilled: bytes, path: str) -> Spec:
+    return Spec.parse(btf, base=Spec.parse(distilled, path=f"{path}(.BTF.base)"), path=path)
 
 
 def load_spec(path: str | os.PathLike[str], *, base: Spec | None = None) -> Spec:

@@ -164,7 +164,7 @@ def relocate_split(split: Spec, base: Spec, *, libbpf: str | None = None) -> tup
     ids, strs = _map_distilled(split, base, libbpf)
     id_map = [0] + [ids[i] for i in range(1, nr_dist)] + \
         [i + nr_base - nr_dist for i in range(nr_dist, split.type_cnt)]
-    dist_len, base_len = len(dist.strings.data), len(base.strings.data)
+    dist_len, base_len = dist.strings.end, base.strings.end  # a base that is split: its strings end past its own
     words, offsets = split.records()
     for p in offsets:
         id_slots, str_slots = slots(words, p)

@@ -417,8 +417,15 @@ class Spec:
     # -- writing ---------------------------------------------------------------------
 
     def to_bytes(self, *, byteorder: str | None = None) -> bytes:
-        """Serialize own types and strings, in this BTF's byte order unless told otherwise."""
+        """Serialize own types and strings, in this BTF's byte order unless told otherwise.
+        A BTF read and not changed is written as read (every record checked first): its
+        string offsets stay even where its own strings repeat its base's, as libbpf's
+        ``btf__raw_data`` keeps them."""
         order = byteorder or self.byteorder
+        if self._keep_strings and not self._edited and len(self._types) == len(self._offsets):
+            for _ in self:
+                pass
+            return self._pack(array("I", self._words), self.strings.data, order)
         base_strings = self.base.strings if self.base is not None else None
         initial = self.strings.data if self._keep_strings else None
         strset = StringSet(base=base_strings, initial=initial)
@@ -447,7 +454,7 @@ class Spec:
     def with_records(self, words: array) -> bytes:
         """This BTF's bytes with its type section replaced by ``words`` (records of the same
         lengths, ids and string offsets rewritten in place) and its own strings as read."""
-        return self._pack(array("I", words), self.strings.data, self.byteorder)
+        return self._pack(words, self.strings.data, self.byteorder)
 
     def _pack(self, words: array, strings: bytes, order: str) -> bytes:
         if order != _NATIVE:

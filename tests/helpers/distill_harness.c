@@ -6,6 +6,8 @@
  * one process per kernel, each base read once); one result line per command on standard
  * output: "ok" or "err <errno> <libbpf's warnings, '|'-separated>".
  *
+ * A BASE is a file of raw BTF or an ELF, or UNDER+SPLIT for split BTF on UNDER.
+ *
  *   distill BASE SPLIT OUT_BASE OUT_SPLIT  btf__distill_base of SPLIT (raw, on BASE)
  *   relocate DIST SPLIT BASE OUT MAP       SPLIT (raw, on DIST) relocated onto BASE; MAP gets
  *                                          libbpf's id map (u32 per old id)
@@ -63,20 +65,33 @@ static int write_btf(const char *path, const struct btf *btf)
 }
 
 static char cached_path[4096];
-static struct btf *cached_base;
+static struct btf *cached_base, *cached_under;
 
-/* The base named by path, read once for as long as the following commands name it too. */
+/* The base named by path ("UNDER+SPLIT": split BTF on UNDER), read once for as long as the
+ * following commands name it too. */
 static struct btf *base_of(const char *path)
 {
-	if (!cached_base || strcmp(path, cached_path)) {
-		btf__free(cached_base);
-		cached_base = btf__parse(path, NULL);
-		if (!cached_base) {
-			cached_path[0] = 0;
+	char under[4096], *plus;
+
+	if (cached_base && !strcmp(path, cached_path))
+		return cached_base;
+	btf__free(cached_base);
+	btf__free(cached_under);
+	cached_base = cached_under = NULL;
+	cached_path[0] = 0;
+	snprintf(under, sizeof(under), "%s", path);
+	plus = strchr(under, '+');
+	if (plus) {
+		*plus = 0;
+		cached_under = btf__parse(under, NULL);
+		if (!cached_under)
 			return NULL;
-		}
-		snprintf(cached_path, sizeof(cached_path), "%s", path);
+		cached_base = btf__parse_split(plus + 1, cached_under);
+	} else {
+		cached_base = btf__parse(path, NULL);
 	}
+	if (cached_base)
+		snprintf(cached_path, sizeof(cached_path), "%s", path);
 	return cached_base;
 }
 
@@ -170,5 +185,6 @@ int main(void)
 		fflush(stdout);
 	}
 	btf__free(cached_base);
+	btf__free(cached_under);
 	return 0;
 }

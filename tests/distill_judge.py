@@ -1,0 +1,133 @@
+"""Judges of distilled base BTF: libbpf's btf__distill_base/btf__relocate (through
+tests/helpers/distill_harness.c) and bpftool, each run inside a Debian judge chroot
+(trixie: libbpf 1.5, bpftool 7.5, pahole 1.30; sid: libbpf 1.7, bpftool 7.8, pahole 1.32),
+and a generator of metadata headers that use vmlinux types in every way a split BTF can.
+
+Until tests/judges.py (branch `libbpf`) provides the chroots, they are found here at the
+paths the toolchains issue made.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from btfmeta.btf.kinds import Kind
+from btfmeta.btf.spec import Spec
+from btfmeta.render.c_dump import dump_c
+
+from . import cgen
+from .conftest import need
+
+JUDGES = Path("/var/cache/btfmeta-judges")
+CHROOTS = {"1.5": "trixie", "1.7": "sid"}  # libbpf version -> chroot with that libbpf (and bpftool 7.5 / 7.8)
+HARNESS = Path(__file__).parent / "helpers" / "distill_harness.c"
+
+
+@dataclass
+class Chroot:
+    root: Path
+    work: Path  # a directory of ours inside it (host path)
+
+    def inside(self, path: Path) -> str:
+        return "/" + str(Path(path).relative_to(self.root))
+
+    def put(self, name: str, data: bytes) -> str:
+        """Write ``data`` to the work directory; its path as seen inside."""
+        p = self.work / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        return self.inside(p)
+
+    def run(self, *argv: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["chroot", str(self.root), *argv], input=stdin, capture_output=True, text=stdin is not None,
+                              check=check)
+
+    def harness(self, lines: list[str]) -> list[str]:
+        """Run the harness on ``lines`` (commands); one result line each."""
+        out = self.run(self.inside(self.work / "distill_harness"), stdin="".join(line + "\n" for line in lines))
+        results = out.stdout.splitlines()
+        assert len(results) == len(lines), out.stderr
+        return results
+
+
+@functools.cache
+def _chroot(name: str) -> Chroot | None:
+    root = JUDGES / name
+    if os.geteuid() != 0 or not (root / "usr/lib/x86_64-linux-gnu/libbpf.a").is_file() \
+            or not (root / "usr/bin/gcc").exists():
+        return None
+    (root / "tmp").mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="btfmeta-distill-", dir=root / "tmp"))
+    chroot = Chroot(root, work)
+    shutil.copy(HARNESS, work / HARNESS.name)
+    chroot.run("gcc", "-O1", "-Wall", "-o", chroot.inside(work / "distill_harness"),
+               chroot.inside(work / HARNESS.name), "/usr/lib/x86_64-linux-gnu/libbpf.a", "-lelf", "-lz")
+    return chroot
+
+
+def chroot(libbpf: str) -> Chroot:
+    """The judge chroot with libbpf ``libbpf`` and the harness built in it (skip if absent)."""
+    found = _chroot(CHROOTS[libbpf])
+    need(found is not None, f"judge chroot {JUDGES / CHROOTS[libbpf]} (libbpf {libbpf}, gcc) not usable (needs root)")
+    return found
+
+
+def cleanup() -> None:
+    """Remove our work directories (never anything else under the chroots)."""
+    for name in CHROOTS.values():
+        found = _chroot(name) if _chroot.cache_info().currsize else None
+        if found is not None:
+            shutil.rmtree(found.work, ignore_errors=True)
+
+
+# -- headers that use the base ---------------------------------------------------------------
+
+# vmlinux types a driver's metadata may hold by value (their C definitions are copied from the
+# base, so that `compile --base` shares them), and names it may only point to (declared).
+EMBEDDABLE = [("struct", "list_head"), ("struct", "in6_addr"), ("typedef", "atomic_t"), ("typedef", "refcount_t"),
+              ("struct", "ethhdr"), ("struct", "callback_head"), ("struct", "syscall_tp_t"), ("enum", "pid_type"),
+              ("struct", "hlist_node"), ("typedef", "__be16"), ("typedef", "__u64"), ("struct", "rb_node"),
+              ("struct", "perf_aux_event"), ("struct", "d_partition"), ("struct", "qspinlock"),
+              ("typedef", "spinlock_t"), ("struct", "llist_node"), ("enum", "hrtimer_restart")]
+POINTED = ["sk_buff", "net_device", "xdp_buff", "d_partition", "slot", "irq_info", "page", "bpf_prog",
+           "no_such_base_struct"]
+_KIND = {"struct": Kind.STRUCT, "typedef": Kind.TYPEDEF, "enum": Kind.ENUM}
+
+
+def _spell(kind: str, name: str) -> str:
+    return name if kind == "typedef" else f"{kind} {name}"
+
+
+def base_use_header(seed: int, base: Spec) -> str:
+    """A metadata header (seeded): cgen's types, then base types by value (direct, through
+    const/typedef/arrays, inside anonymous unions), pointers to base types (named, declared
+    only, with duplicate names) and base enums."""
+    r = random.Random(seed)
+    chosen = r.sample(EMBEDDABLE, r.randint(2, 7))
+    ids = [base.find_by_name(name, _KIND[kind])[r.randrange(len(base.find_by_name(name, _KIND[kind])))]
+           for kind, name in chosen if base.find_by_name(name, _KIND[kind])]
+    parts: list[str] = []
+    dump_c(base, ids, parts.append)
+    prelude = "".join(parts)
+    own = cgen.generate(seed).text
+    lines = [f"struct {name};" for name in POINTED]
+    members = []
+    for i, (kind, name) in enumerate(chosen):
+        t = _spell(kind, name)
+        members.append(r.choice([f"{t} b{i};", f"const {t} b{i};", f"{t} b{i}[{r.randint(1, 3)}];",
+                                 f"{t} *p{i};", f"union {{ {t} x; int y; }} u{i};", f"volatile {t} v{i};"]))
+    for i, name in enumerate(r.sample(POINTED, r.randint(1, 4))):
+        members.append(f"struct {name} *q{i};")
+    r.shuffle(members)
+    lines.append(f"typedef struct {{ {' '.join(members)} }} base_use_{seed}_t;")
+    lines.append(f"struct base_use_{seed} {{ base_use_{seed}_t inner; base_use_{seed}_t *next; long tail; }};")
+    if r.random() < 0.5:
+        lines.append(f"enum base_use_{seed}_e64 {{ BU{seed}_A = 1, BU{seed}_B = 0x100000000ULL }};")
+    return prelude + own + "\n".join(lines) + "\n"
