@@ -9,6 +9,7 @@ paths the toolchains issue made.
 
 from __future__ import annotations
 
+import array
 import functools
 import os
 import random
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from btfmeta.btf.kinds import Kind
 from btfmeta.btf.spec import Spec
+from btfmeta.errors import BtfmetaError
 from btfmeta.render.c_dump import dump_c
 
 from . import cgen
@@ -46,8 +48,8 @@ class Chroot:
         return self.inside(p)
 
     def run(self, *argv: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["chroot", str(self.root), *argv], input=stdin, capture_output=True, text=stdin is not None,
-                              check=check)
+        return subprocess.run(["chroot", str(self.root), *argv], input=stdin, capture_output=True,
+                              text=stdin is not None, check=check)
 
     def harness(self, lines: list[str]) -> list[str]:
         """Run the harness on ``lines`` (commands); one result line each."""
@@ -80,11 +82,15 @@ def chroot(libbpf: str) -> Chroot:
 
 
 def cleanup() -> None:
-    """Remove our work directories (never anything else under the chroots)."""
+    """Remove the files of our work directories and the directories, one by one (nothing
+    recursive under the chroots: /proc, /sys and /dev are bind-mounted there)."""
     for name in CHROOTS.values():
         found = _chroot(name) if _chroot.cache_info().currsize else None
-        if found is not None:
-            shutil.rmtree(found.work, ignore_errors=True)
+        if found is not None and found.work.is_dir():
+            for p in found.work.iterdir():
+                if p.is_file() and not p.is_symlink():
+                    p.unlink()
+            found.work.rmdir()
 
 
 # -- headers that use the base ---------------------------------------------------------------
@@ -131,3 +137,82 @@ def base_use_header(seed: int, base: Spec) -> str:
     if r.random() < 0.5:
         lines.append(f"enum base_use_{seed}_e64 {{ BU{seed}_A = 1, BU{seed}_B = 0x100000000ULL }};")
     return prelude + own + "\n".join(lines) + "\n"
+
+
+# -- the fleet: every split relocated onto every kernel, by btfmeta and by libbpf ------------
+
+FLEET = Path(os.environ.get("BTFMETA_FLEET", Path(__file__).resolve().parents[2] / "shared" / "btf" / "fleet"))
+
+
+@dataclass
+class FleetTally:
+    distilled: int = 0  # splits distilled byte-identically
+    relocated: int = 0  # (split, kernel, libbpf) relocations with the same bytes and id map
+    refused: int = 0  # ... refused by both, in the same words
+
+
+def result(line: str) -> str | None:
+    """None for the harness's "ok", else libbpf's first warning (no "libbpf: " prefix)."""
+    if line == "ok":
+        return None
+    return line.split(" ", 2)[2].split("|")[0].removeprefix("libbpf: ").strip()
+
+
+def judge_fleet(splits: dict[str, Spec], base_raw: bytes, kernels: list[tuple[str, bytes]],
+                libbpf: str) -> FleetTally:
+    """Distill each split (on ``base_raw``) with btfmeta and libbpf ``libbpf``, then relocate
+    the distilled split onto each kernel (one harness run per kernel, its BTF read once);
+    AssertionError at the first difference."""
+    from btfmeta.btf.distill import distill
+    from btfmeta.btf.rebase import relocate_split
+
+    c = chroot(libbpf)
+    tally = FleetTally()
+    base_in = c.put("base.btf", base_raw)
+    ours, lines = {}, []
+    for i, (name, split) in enumerate(splits.items()):
+        ours[name] = distill(split)
+        lines.append(f"distill {base_in} {c.put(f's{i}', split.to_bytes())} {c.inside(c.work / f'd{i}.base')} "
+                     f"{c.inside(c.work / f'd{i}.split')}")
+    assert c.harness(lines) == ["ok"] * len(lines)
+    for i, (name, (dist, split)) in enumerate(ours.items()):
+        assert (c.work / f"d{i}.base").read_bytes() == dist.to_bytes(), name
+        assert (c.work / f"d{i}.split").read_bytes() == split.to_bytes(), name
+        tally.distilled += 1
+    for release, raw in kernels:
+        kernel_in = c.put("kernel.btf", raw)
+        kernel = Spec.parse(raw, path=release, index_cache=False)
+        lines = [f"relocate {c.inside(c.work / f'd{i}.base')} {c.inside(c.work / f'd{i}.split')} {kernel_in} "
+                 f"{c.inside(c.work / f'r{i}')} {c.inside(c.work / f'm{i}')}" for i in range(len(ours))]
+        for i, ((name, (_, split)), line) in enumerate(zip(ours.items(), c.harness(lines), strict=True)):
+            theirs = result(line)
+            try:
+                raw_out, id_map = relocate_split(split, kernel, libbpf=libbpf)
+            except BtfmetaError as exc:
+                assert theirs == exc.message, (name, release, line, exc.message)
+                tally.refused += 1
+                continue
+            assert theirs is None, (name, release, line)
+            assert (c.work / f"r{i}").read_bytes() == raw_out, (name, release)
+            assert array.array("I", (c.work / f"m{i}").read_bytes()).tolist() == id_map, (name, release)
+            tally.relocated += 1
+    return tally
+
+
+def fleet_kernels(limit: int | None = None) -> list[tuple[str, bytes]]:
+    """(release, raw vmlinux BTF) of the fixture fleet's kernels (the first ``limit``)."""
+    from btfmeta.fleet.inputs import discover, read_btf
+
+    need(FLEET.is_dir(), f"fleet fixture not found at {FLEET} (BTFMETA_FLEET)")
+    return [(k.release, read_btf(k.path)) for k in discover(FLEET)[:limit]]
+
+
+def generated_splits(count: int, base: Spec) -> dict[str, Spec]:
+    """The samples' metadata headers and ``count`` generated ones, compiled split on ``base``."""
+    from btfmeta.cfront.compile import compile_headers, compile_source
+
+    repo = Path(__file__).resolve().parents[1]
+    out = {p.name: compile_headers([str(p)], base=base) for p in sorted((repo / "samples").glob("*.h"))}
+    for seed in range(count):
+        out[f"gen{seed}"] = compile_source(base_use_header(seed, base), path=f"gen{seed}.h", base=base)
+    return out

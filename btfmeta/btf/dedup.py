@@ -38,8 +38,16 @@ class _Matcher:
         self.base = base
         self.map: dict[int, int] = {}
         self._ints: dict[tuple, list[int]] | None = None
+        self._named: dict[str, list[int]] | None = None
 
     # -- base lookups, through the base's record columns (no type decoded but the answers) ---
+
+    def named(self, name: str) -> list[int]:
+        """Base ids named ``name``, ascending; the names of every own type are looked up
+        at once, in one pass over the base's name words."""
+        if self._named is None:
+            self._named = self.base.find_all({t.name for _, t in self.own})
+        return self._named[name]
 
     def first_referring(self, kind: Kind, name: str, target: int) -> int | None:
         """The first base PTR/modifier/TYPE_TAG of ``kind`` and ``name`` on ``target``."""
@@ -83,8 +91,8 @@ class _Matcher:
             kinds = {t.kind}
             if isinstance(t, T.Fwd):
                 kinds = {Kind.FWD, Kind.UNION if t.is_union else Kind.STRUCT}
-            cands = [b for k in kinds for b in self.base.find_by_name(t.name, k)]
-            found = self._first_equal(oid, sorted(cands))
+            cands = [b for b in self.named(t.name) if self.base.kind_of(b) in kinds]
+            found = self._first_equal(oid, cands)
         if found is not None or oid not in self.map:
             self.map[oid] = found
         return self.map[oid]

@@ -14,9 +14,9 @@ those words -- what ``btf__raw_data`` gives after ``btf__relocate``.
 
 from __future__ import annotations
 
-from .. import profiles
 from ..errors import BTFFormatError
-from ..profiles import libbpf as libbpf_profiles
+from ..profiles import select
+from ..profiles.libbpf import PROFILES
 from . import types as T
 from .codec import slots
 from .kinds import Kind
@@ -30,7 +30,7 @@ _SIZED = (Kind.INT, Kind.FLOAT, Kind.ENUM, Kind.ENUM64)
 def _marks_all_split_types(libbpf: str | None) -> bool:
     """libbpf 1.5 looked for embedded structs only in the split ids below the split's type
     count (``id < nr_split_types``); 1.6 fixed the bound to every split id."""
-    version = profiles.select("libbpf", libbpf_profiles.PROFILES, libbpf).version
+    version = select("libbpf", PROFILES, libbpf).version
     return tuple(int(v) for v in version.split(".")) >= (1, 6)
 
 
@@ -83,9 +83,10 @@ def _map_distilled(split: Spec, base: Spec, libbpf: str | None) -> tuple[dict[in
     last = split.type_cnt if _marks_all_split_types(libbpf) else split.type_cnt - nr_dist
     embedded = _embedded(split, nr_dist, last)
     matches = []
+    in_base = base.find_all(by_name)
     for name, dids in by_name.items():
         dids.sort(key=lambda i: -drecs[i].size)  # libbpf's sort: by name, then size descending
-        cands = [_Fields(base, bid) for bid in base.find_by_name(name)]
+        cands = [_Fields(base, bid) for bid in in_base[name]]
         composites: dict[int, int] = {}
         for b in cands:
             if b.kind in (Kind.STRUCT, Kind.UNION):
