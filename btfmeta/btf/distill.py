@@ -19,6 +19,7 @@ from . import types as T
 from .dedup import remap
 from .elfsection import btf_object
 from .kinds import Kind
+from .rebase import shown
 from .spec import Spec
 
 # base kinds a split BTF may refer to when distilling (anything else: libbpf's -EINVAL)
@@ -61,7 +62,7 @@ def _base_form(t: T.Type, tid: int, path: str | None) -> T.Type | None:
         return type(t)(name=t.name, size=t.size)
     if isinstance(t, T.EnumLike) and t.name:
         if t.size not in (1, 2, 4, 8):  # btf__add_enum's check
-            raise BTFFormatError(f"cannot distill enum '{t.name}' [{tid}]: size {t.size} is not 1, 2, 4 or 8",
+            raise BTFFormatError(f"cannot distill enum '{shown(t.name)}' [{tid}]: size {t.size} is not 1, 2, 4 or 8",
                                  path=path)
         return T.Enum(name=t.name, size=t.size)
     return None

@@ -38,6 +38,12 @@ def _fail(message: str, path: str | None) -> BTFFormatError:
     return BTFFormatError(message, path=path)
 
 
+def shown(name: str) -> str:
+    """A name as a one-line message shows it: libbpf's words for printable names, escapes
+    for what is not (a lying section's names may hold newlines)."""
+    return name if name.isprintable() else repr(name)[1:-1]
+
+
 def _validate_distilled(dist: Spec, recs: list, path: str | None) -> None:
     for tid in range(1, dist.type_cnt):
         r = recs[tid]
@@ -86,7 +92,7 @@ def _map_distilled(split: Spec, base: Spec, libbpf: str | None) -> tuple[dict[in
     in_base = base.find_all(by_name)
     for name, dids in by_name.items():
         dids.sort(key=lambda i: -drecs[i].size)  # libbpf's sort: by name, then size descending
-        cands = [_Fields(base, bid) for bid in in_base[name]]
+        cands = [_Fields(base, bid) for bid in in_base.get(name, ())]
         composites: dict[int, int] = {}
         for b in cands:
             if b.kind in (Kind.STRUCT, Kind.UNION):
@@ -107,14 +113,14 @@ def _map_distilled(split: Spec, base: Spec, libbpf: str | None) -> tuple[dict[in
     strs: dict[int, int] = {}
     for b, did in matches:
         if did in ids:
-            raise _fail(f"distilled base BTF type '{b.name}' [{did}], size {b.size} has multiple candidates of "
+            raise _fail(f"distilled base BTF type '{shown(b.name)}' [{did}], size {b.size} has multiple candidates of "
                         f"the same size (ids [{b.id}, {ids[did]}]) in base BTF", path)
         ids[did] = b.id
         strs[drecs[did].name_off] = b.name_off
     for did in range(1, nr_dist):
         if did not in ids:
             name = dist.type_by_id(did).name
-            raise _fail(f"distilled base BTF type '{name}' [{did}] is not mapped to base BTF id", path)
+            raise _fail(f"distilled base BTF type '{shown(name)}' [{did}] is not mapped to base BTF id", path)
     return ids, strs
 
 
