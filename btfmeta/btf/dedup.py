@@ -88,14 +88,21 @@ class _Matcher:
         elif isinstance(t, T.Int):
             found = self._first_equal(oid, self.ints().get(int_name_key(t.name), []))
         elif t.name and isinstance(t, (T.Struct, T.Union, T.Enum, T.Enum64, T.Typedef, T.Float, T.Fwd)):
-            kinds = {t.kind}
+            cands = [b for b in self.named(t.name) if self.base.kind_of(b) == t.kind]
             if isinstance(t, T.Fwd):
-                kinds = {Kind.FWD, Kind.UNION if t.is_union else Kind.STRUCT}
-            cands = [b for b in self.named(t.name) if self.base.kind_of(b) in kinds]
+                cands = self._fwd_target(t) or cands
             found = self._first_equal(oid, cands)
         if found is not None or oid not in self.map:
             self.map[oid] = found
         return self.map[oid]
+
+    def _fwd_target(self, t: T.Fwd) -> list[int]:
+        """The base struct or union a forward declaration stands for, as ``btf__dedup``
+        resolves one: only when the base has a single struct or union of that name (pahole
+        keeps a FWD to a name vmlinux uses for several, so does compile)."""
+        records = [b for b in self.named(t.name) if self.base.kind_of(b) in (Kind.STRUCT, Kind.UNION)]
+        want = Kind.UNION if t.is_union else Kind.STRUCT
+        return records if len(records) == 1 and self.base.kind_of(records[0]) == want else []
 
     def _first_equal(self, oid: int, cands: list[int]) -> int | None:
         for bid in cands:
