@@ -49,10 +49,11 @@ class _Matcher:
             self._named = self.base.find_all({t.name for _, t in self.own})
         return self._named[name]
 
-    def first_referring(self, kind: Kind, name: str, target: int) -> int | None:
-        """The first base PTR/modifier/TYPE_TAG of ``kind`` and ``name`` on ``target``."""
+    def first_referring(self, t: T.Type, target: int) -> int | None:
+        """The first base PTR/modifier/TYPE_TAG equal to ``t`` (kind, name, and the kind flag
+        that makes a type tag an attribute) on ``target``."""
         b = self.base
-        return next((tid for tid in b.own_referring(kind, target) if b.type_by_id(tid).name == name), None)
+        return next((tid for tid in b.own_referring(t.kind, target) if _same_tag(b.type_by_id(tid), t)), None)
 
     def first_array(self, elem: int, nelems: int) -> int | None:
         b = self.base
@@ -80,7 +81,7 @@ class _Matcher:
         if isinstance(t, (T.Ptr, T.Const, T.Volatile, T.Restrict, T.TypeTag)):
             target = self.resolve(t.type)
             if target is not None:
-                found = self.first_referring(t.kind, t.name, target)
+                found = self.first_referring(t, target)
         elif isinstance(t, T.Array):
             elem = self.resolve(t.type)
             if elem is not None:
@@ -150,8 +151,13 @@ class _Matcher:
                 p.name == q.name and self._equal(p.type, q.type, pairs)
                 for p, q in zip(a.params, b.params, strict=True))
         if isinstance(a, (T.Ptr, T.Typedef, T.Const, T.Volatile, T.Restrict, T.TypeTag)):
-            return self._equal(a.type, b.type, pairs)
+            return _same_tag(a, b) and self._equal(a.type, b.type, pairs)
         return False  # FUNC, VAR, DATASEC, DECL_TAG are never merged into the base
+
+
+def _same_tag(a: T.Type, b: T.Type) -> bool:
+    """Same name, and for type tags the same kind flag (1: an attribute, pahole >= 1.30)."""
+    return a.name == b.name and getattr(a, "kflag", False) == getattr(b, "kflag", False)
 
 
 def remap(t: T.Type, new: dict[int, int]) -> T.Type:
