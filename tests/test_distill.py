@@ -243,3 +243,14 @@ def test_never_read_on_the_wrong_base(vmlinux_path, tmp_path):
     assert res.code == 0
     assert res.stdout.decode().splitlines()[:2] == [
         f"[{split.base.type_cnt}] STRUCT 'mymod' size=4 vlen=1", f"\t't' type_id={ids[0]} bits_offset=0"]
+
+
+@pytest.mark.parametrize("module", ["ice", "i40e", "igc", "ixgbe"])
+def test_plain_split_on_the_wrong_base_is_refused(module, shared_btf):
+    """Plain split BTF (no .BTF.base) given another kernel's vmlinux: its names land inside the
+    wrong base's strings, which split BTF never does (btf__add_str and dedup find whole
+    strings); refused, not dumped as garbage.  On its own base it reads."""
+    path = str(shared_btf / "modules" / f"{module}.btf")
+    res = run_cli("btf", "dump", path, "--base", str(shared_btf / "vmlinux-rt.btf"))
+    assert res.code == 2 and res.stdout == b"" and "given the wrong base?" in res.stderr
+    assert run_cli("btf", "dump", path, "--base", str(shared_btf / "vmlinux.btf")).code == 0

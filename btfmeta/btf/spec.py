@@ -229,8 +229,11 @@ class Spec:
         try:
             t = decode(self._words, p, self._name)
         except _BadString as exc:
-            raise self._fail(f"BTF type [{tid}]: invalid string offset {exc.args[0]}",
-                             self._types_pos + 4 * p) from None
+            off = exc.args[0]
+            if self.base is not None and off < self.strings.start and self.base.strings.get(off) is not None:
+                raise self._fail(f"BTF type [{tid}]: string offset {off} is inside a base string, not at its "
+                                 "start; is this split BTF given the wrong base?", self._types_pos + 4 * p) from None
+            raise self._fail(f"BTF type [{tid}]: invalid string offset {off}", self._types_pos + 4 * p) from None
         if self._from_cache:
             self._check_cached_record(i, p)
         cnt = self.type_cnt
@@ -249,28 +252,29 @@ class Spec:
             raise self._fail(f"BTF type [{self.start_id + i}]: the index cache does not match this BTF "
                              f"(remove {indexcache.directory()})", self._types_pos + 4 * p)
 
+    def _layer(self, tid: int) -> tuple[Spec, int]:
+        """The BTF (this one or a base under it) that holds type ``tid``, and its index there."""
+        s = self
+        while tid < s.start_id:
+            if s.base is None or tid <= 0:
+                raise TypeLookupError(f"type id {tid} is void or out of range")
+            s = s.base
+        return s, tid - s.start_id
+
     def name_offset(self, tid: int) -> int:
         """The string offset type ``tid``'s record names it by, as read."""
-        i = tid - self.start_id
-        if i < 0:
-            if self.base is None or tid <= 0:
-                raise TypeLookupError(f"type id {tid} is void or out of range")
-            return self.base.name_offset(tid)
-        if i in self._edited or i >= len(self._offsets):
+        s, i = self._layer(tid)
+        if i in s._edited or i >= len(s._offsets):
             raise TypeLookupError(f"type [{tid}] was not read from bytes")
-        return self._words[self._offsets[i]]
+        return s._words[s._offsets[i]]
 
     def kind_of(self, tid: int) -> Kind:
         """Kind of a type without decoding it (cheap on a lazily read base)."""
-        i = tid - self.start_id
-        if i < 0:
-            if self.base is None or tid <= 0:
-                raise TypeLookupError(f"type id {tid} is void or out of range")
-            return self.base.kind_of(tid)
-        t = self._types[i]
+        s, i = self._layer(tid)
+        t = s._types[i]
         if t is not None:
             return t.kind
-        return _KINDS[(self._words[self._offsets[i] + 1] >> 24) & 0x1F]
+        return _KINDS[(s._words[s._offsets[i] + 1] >> 24) & 0x1F]
 
     def find_by_name(self, name: str, kind: Kind | None = None) -> list[int]:
         """Ids of all types named ``name`` (of ``kind`` if given), base first, ascending."""
