@@ -117,6 +117,9 @@ def test_cli_relocate_and_distill(splits, vmlinux_path, tmp_path):
                  "--base", str(vmlinux_path), "-o", str(tmp_path / "r2"))
     assert r1.code == r2.code == 0
     assert (tmp_path / "r1").read_bytes() == (tmp_path / "r2").read_bytes()
+    old = run_cli("btf", "relocate", str(tmp_path / "v2.o"), "--base", str(vmlinux_path), "-o", str(tmp_path / "r3"),
+                  "--libbpf", "1.1")
+    assert old.code == 2 and "came with libbpf 1.5" in old.stderr and not (tmp_path / "r3").exists()
     raw, id_map = relocate_split(new, load_spec(vmlinux_path))
     assert (tmp_path / "r1").read_bytes() == raw
     assert json.loads((tmp_path / "map.json").read_text()) == {"version": 1, "id_map": id_map}

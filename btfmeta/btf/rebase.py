@@ -31,7 +31,10 @@ def _marks_all_split_types(libbpf: str | None) -> bool:
     """libbpf 1.5 looked for embedded structs only in the split ids below the split's type
     count (``id < nr_split_types``); 1.6 fixed the bound to every split id."""
     version = select("libbpf", PROFILES, libbpf).version
-    return tuple(int(v) for v in version.split(".")) >= (1, 6)
+    number = tuple(int(v) for v in version.split("."))
+    if number < (1, 5):
+        raise BTFFormatError(f"libbpf {version} has no distilled base BTF (btf__relocate came with libbpf 1.5)")
+    return number >= (1, 6)
 
 
 def _fail(message: str, path: str | None) -> BTFFormatError:
