@@ -87,10 +87,12 @@ def cleanup() -> None:
     for name in CHROOTS.values():
         found = _chroot(name) if _chroot.cache_info().currsize else None
         if found is not None and found.work.is_dir():
-            for p in found.work.iterdir():
-                if p.is_file() and not p.is_symlink():
-                    p.unlink()
-            found.work.rmdir()
+            for sub in [p for p in found.work.iterdir() if p.is_dir() and not p.is_symlink()] + [found.work]:
+                for p in sub.iterdir():
+                    if p.is_file() and not p.is_symlink():
+                        p.unlink()
+                sub.rmdir()
+    _chroot.cache_clear()  # the next user builds the harness again
 
 
 # -- headers that use the base ---------------------------------------------------------------

@@ -120,24 +120,19 @@ def test_compile_distill_as_pahole(libbpf, pahole, shared_btf, tmp_path):
         c.put(f"include/{f.name}", f.read_bytes())
     headers = {name: (REPO / "samples" / name).read_text() for name in HEADERS}
     headers.update({f"gen{seed}.h": J.base_use_header(seed, vmlinux) for seed in range(GENERATED)})
-    try:
-        for name, text in headers.items():
-            split = compile_source(text, path=str(REPO / "samples" / name), base=vmlinux)
-            ours = parse_btf(distilled_object(split), name)
-            used = [_SPELL[type(t)] + t.name for layer in (ours.base, ours) for tid in layer.own_ids()
-                    if (t := ours.type_by_id(tid)).name and type(t) in _SPELL]
-            c.put(name, text.encode())
-            c.put("use.c", (f'#include "{name}"\n' + "".join(f"{u} *use_{i};\n" for i, u in enumerate(used)))
-                  .encode())
-            obj = c.inside(c.work / "use.o")
-            c.run("sh", "-c", f"cd {c.inside(c.work)} && clang-19 -g -c -target bpf -o {obj} use.c && "
-                  f"PATH=/usr/lib/llvm-19/bin:$PATH pahole -J --btf_base {base_in} "
-                  f"--btf_features=default,distilled_base {obj}")
-            theirs = parse_btf((c.work / "use.o").read_bytes(), "use.o")
-            assert theirs.base is not None and theirs.base.path.endswith("(.BTF.base)")
-            problems = _agree(_named(ours), _named(theirs), vmlinux)
-            assert not problems, (name, problems[:5])
-    finally:
-        for f in (REPO / "samples" / "include").glob("*.h"):
-            (c.work / "include" / f.name).unlink()
-        (c.work / "include").rmdir()
+    for name, text in headers.items():
+        split = compile_source(text, path=str(REPO / "samples" / name), base=vmlinux)
+        ours = parse_btf(distilled_object(split), name)
+        used = [_SPELL[type(t)] + t.name for layer in (ours.base, ours) for tid in layer.own_ids()
+                if (t := ours.type_by_id(tid)).name and type(t) in _SPELL]
+        c.put(name, text.encode())
+        c.put("use.c", (f'#include "{name}"\n' + "".join(f"{u} *use_{i};\n" for i, u in enumerate(used)))
+              .encode())
+        obj = c.inside(c.work / "use.o")
+        c.run("sh", "-c", f"cd {c.inside(c.work)} && clang-19 -g -c -target bpf -o {obj} use.c && "
+              f"PATH=/usr/lib/llvm-19/bin:$PATH pahole -J --btf_base {base_in} "
+              f"--btf_features=default,distilled_base {obj}")
+        theirs = parse_btf((c.work / "use.o").read_bytes(), "use.o")
+        assert theirs.base is not None and theirs.base.path.endswith("(.BTF.base)")
+        problems = _agree(_named(ours), _named(theirs), vmlinux)
+        assert not problems, (name, problems[:5])
