@@ -1,7 +1,8 @@
 """Distilled module BTF at full size (issue 20): the samples' metadata headers and HEADERS
 generated ones (default 200), compiled split on Debian's 6.1.0-56 vmlinux, distilled, and
 relocated onto each of the 48 fleet kernels, by btfmeta and by libbpf 1.5 and 1.7 (in the
-judge chroots; root).  Any difference stops it with the split and kernel named; at the end
+judge chroots; root), and dumped as bpftool 7.5 and 7.8 dump the distilled objects.  Any
+difference stops it with the split and kernel named; at the end
 it prints what was compared and how long each part took.
 
     python -m benchmarks.bench_distill_fleet [--headers 200]
@@ -38,6 +39,10 @@ def main() -> None:
             tally = J.judge_fleet(splits, vmlinux.read_bytes(), kernels, libbpf)
             print(f"libbpf {libbpf}: {tally.distilled} distilled byte-identically, {tally.relocated} relocations "
                   f"identical (bytes and id map), {tally.refused} refused alike, in "
+                  f"{time.perf_counter() - start:.1f} s")
+            start = time.perf_counter()
+            dumps = J.judge_dumps(splits, vmlinux, libbpf)
+            print(f"  and {dumps} `btf dump`s (alone and with --base, raw and JSON) as its bpftool's, in "
                   f"{time.perf_counter() - start:.1f} s")
     finally:
         J.cleanup()

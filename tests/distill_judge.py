@@ -219,3 +219,38 @@ def generated_splits(count: int, base: Spec) -> dict[str, Spec]:
     for seed in range(count):
         out[f"gen{seed}"] = compile_source(base_use_header(seed, base), path=f"gen{seed}.h", base=base)
     return out
+
+
+_DUMPS = {"raw": ([], []), "json": (["-j"], ["--format", "json"])}
+
+
+def judge_dumps(splits: dict[str, Spec], base: Path, libbpf: str) -> int:
+    """`btf dump` of each split's distilled object, alone and with --base BASE, raw and JSON,
+    against the chroot's bpftool (one shell, fed the commands on its standard input, runs them
+    all); the number of dumps compared."""
+    from btfmeta.btf.distill import distilled_object
+
+    from .conftest import run_cli
+
+    c = chroot(libbpf)
+    base_in = c.put("dump-base.btf", base.read_bytes())
+    script, runs = [], []
+    for i, split in enumerate(splits.values()):
+        obj = c.work / f"o{i}.o"
+        obj.write_bytes(distilled_object(split))
+        for fmt, (theirs, ours) in _DUMPS.items():
+            for with_base in (False, True):
+                out = c.work / f"o{i}.{fmt}.{int(with_base)}"
+                extra = f"-B {base_in}" if with_base else ""
+                script.append(f"bpftool {' '.join(theirs)} btf dump file {c.inside(obj)} {extra} > {c.inside(out)} "
+                              f"2> {c.inside(out)}.err; echo $? > {c.inside(out)}.rc")
+                runs.append((obj, out, [*ours, *(["--base", str(base)] if with_base else [])]))
+    c.run("sh", stdin="".join(line + "\n" for line in script))
+    for obj, out, ours in runs:
+        mine = run_cli("btf", "dump", str(obj), *ours)
+        if int(Path(f"{out}.rc").read_text()):
+            assert mine.code == 2 and mine.stdout == b"", (obj, ours)
+            assert mine.stderr.split(": ", 3)[-1].strip() in Path(f"{out}.err").read_text(), (obj, ours)
+        else:
+            assert mine.code == 0 and mine.stdout == out.read_bytes(), (obj, ours)
+    return len(runs)
