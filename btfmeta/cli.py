@@ -90,6 +90,48 @@ def btf_copy(file: str, output: str, base: str | None, endian: str | None) -> No
     write_output(output, spec.to_bytes(byteorder=endian))
 
 
+@btf.command("distill")
+@click.argument("file", type=_PATH)
+@click.option("--base", "-B", "base", required=True, type=_PATH, help="The base FILE is split on (vmlinux).")
+@click.option("-o", "--output", type=_PATH, help="ELF object to write, holding .BTF and .BTF.base.")
+@click.option("--raw-base", type=_PATH, help="Raw distilled base BTF to write.")
+@click.option("--raw-split", type=_PATH, help="Raw split BTF (on the distilled base) to write.")
+def btf_distill(file: str, base: str, output: str | None, raw_base: str | None, raw_split: str | None) -> None:
+    """Distill FILE's base, as libbpf's btf__distill_base (what an out-of-tree module carries)."""
+    from .btf.distill import distill, distilled_object
+
+    if (output is None) == (raw_base is None and raw_split is None) or (raw_base is None) != (raw_split is None):
+        raise click.UsageError("give -o OUT, or both --raw-base and --raw-split")
+    spec = load_spec(file, base=load_spec(base))
+    if output is not None:
+        write_output(output, distilled_object(spec))
+    else:
+        dist, split = distill(spec)
+        write_output(raw_base, dist.to_bytes())
+        write_output(raw_split, split.to_bytes())
+
+
+@btf.command("relocate")
+@click.argument("file", type=_PATH)
+@click.option("--base", "-B", "base", required=True, type=_PATH, help="The base to relocate onto (vmlinux).")
+@click.option("-o", "--output", required=True, type=_PATH, help="Raw split BTF to write (on BASE).")
+@click.option("--distilled-base", type=_PATH, help="FILE's distilled base, when FILE is raw split BTF.")
+@click.option("--map", "map_out", type=_PATH, help="Write the id map (JSON: old id -> new id) to this file.")
+@click.option("--libbpf", "libbpf", metavar="VERSION", help="libbpf whose rules apply (1.5, 1.7; default newest).")
+def btf_relocate(file: str, base: str, output: str, distilled_base: str | None, map_out: str | None,
+                 libbpf: str | None) -> None:
+    """Move FILE's split BTF from its distilled base (.BTF.base) onto BASE, as libbpf's btf__relocate."""
+    from .btf.load import load_distilled
+    from .btf.rebase import relocate_split
+
+    if output == "-" and map_out == "-":
+        raise click.UsageError("-o - and --map - both want standard output")
+    raw, id_map = relocate_split(load_distilled(file, distilled_base), load_spec(base), libbpf=libbpf)
+    if map_out is not None:
+        write_output(map_out, _json({"version": 1, "id_map": id_map}).encode())
+    write_output(output, raw)
+
+
 @cli.command("compile")
 @click.argument("headers", nargs=-1, required=True, type=_PATH)
 @click.option("-o", "--output", required=True, type=_PATH, help="BTF file to write.")
@@ -100,16 +142,26 @@ def btf_copy(file: str, output: str, base: str | None, endian: str | None) -> No
               help="bpf/bpfel: little-endian BTF, bpfeb: big-endian (layouts are the same).")
 @click.option("-nostdinc", "--nostdinc", "nostdinc", is_flag=True,
               help="Do not search /usr/local/include and /usr/include (clang's -nostdinc).")
+@click.option("--distill", is_flag=True,
+              help="With --base: write an ELF object with .BTF and its distilled base .BTF.base (resilient "
+                   "split BTF, as an out-of-tree module carries it).")
 def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include_dirs: tuple[str, ...],
-                defines: tuple[str, ...], target: str, nostdinc: bool) -> None:
+                defines: tuple[str, ...], target: str, nostdinc: bool, distill: bool) -> None:
     """Compile C HEADERS (one translation unit) to BTF, as clang-19 -g -target bpf would."""
     from .cfront.compile import compile_headers
 
+    if distill and not base:
+        raise click.UsageError("--distill needs --base")
     base_spec = load_spec(base) if base else None
     macros = dict(([*d.split("=", 1), "1"])[:2] for d in defines)
     spec = compile_headers(list(headers), include_dirs=include_dirs, defines=macros, target=target,
                            base=base_spec, system_includes=not nostdinc)
-    write_output(output, spec.to_bytes())
+    if distill:
+        from .btf.distill import distilled_object
+
+        write_output(output, distilled_object(spec))
+    else:
+        write_output(output, spec.to_bytes())
 
 
 def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str | None):

@@ -164,3 +164,29 @@ def encode(t: T.Type, add_str: Callable[[str], int]) -> list[int]:
         return _header(t.kind, int(t.kflag), 0, n, t.type)
     # PTR, TYPEDEF and the modifiers: just a referenced type.
     return _header(t.kind, 0, 0, n, t.type)
+
+
+def slots(w: Sequence[int], p: int) -> tuple[list[int], list[int]]:
+    """Word indexes of the record at ``p`` that hold type ids and string offsets, in
+    libbpf's ``btf_field_iter`` order (IDS, STRS): what a rewrite of ids or strings
+    in place (``btf__relocate``) touches."""
+    info = w[p + 1]
+    kind = (info >> 24) & 0x1F
+    vlen = info & 0xFFFF
+    q = p + 3
+    strs = [p]
+    if kind in (Kind.STRUCT, Kind.UNION):
+        return [q + 3 * i + 1 for i in range(vlen)], strs + [q + 3 * i for i in range(vlen)]
+    if kind == Kind.ENUM:
+        return [], strs + [q + 2 * i for i in range(vlen)]
+    if kind == Kind.ENUM64:
+        return [], strs + [q + 3 * i for i in range(vlen)]
+    if kind == Kind.FUNC_PROTO:
+        return [p + 2] + [q + 2 * i + 1 for i in range(vlen)], strs + [q + 2 * i for i in range(vlen)]
+    if kind == Kind.ARRAY:
+        return [q, q + 1], strs
+    if kind == Kind.DATASEC:
+        return [q + 3 * i for i in range(vlen)], strs
+    if kind in (Kind.INT, Kind.FLOAT, Kind.FWD):
+        return [], strs
+    return [p + 2], strs

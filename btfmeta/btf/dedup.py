@@ -38,13 +38,22 @@ class _Matcher:
         self.base = base
         self.map: dict[int, int] = {}
         self._ints: dict[tuple, list[int]] | None = None
+        self._named: dict[str, list[int]] | None = None
 
     # -- base lookups, through the base's record columns (no type decoded but the answers) ---
 
-    def first_referring(self, kind: Kind, name: str, target: int) -> int | None:
-        """The first base PTR/modifier/TYPE_TAG of ``kind`` and ``name`` on ``target``."""
+    def named(self, name: str) -> list[int]:
+        """Base ids named ``name``, ascending; the names of every own type are looked up
+        at once, in one pass over the base's name words."""
+        if self._named is None:
+            self._named = self.base.find_all({t.name for _, t in self.own})
+        return self._named[name]
+
+    def first_referring(self, t: T.Type, target: int) -> int | None:
+        """The first base PTR/modifier/TYPE_TAG equal to ``t`` (kind, name, and the kind flag
+        that makes a type tag an attribute) on ``target``."""
         b = self.base
-        return next((tid for tid in b.own_referring(kind, target) if b.type_by_id(tid).name == name), None)
+        return next((tid for tid in b.own_referring(t.kind, target) if _same_tag(b.type_by_id(tid), t)), None)
 
     def first_array(self, elem: int, nelems: int) -> int | None:
         b = self.base
@@ -72,7 +81,7 @@ class _Matcher:
         if isinstance(t, (T.Ptr, T.Const, T.Volatile, T.Restrict, T.TypeTag)):
             target = self.resolve(t.type)
             if target is not None:
-                found = self.first_referring(t.kind, t.name, target)
+                found = self.first_referring(t, target)
         elif isinstance(t, T.Array):
             elem = self.resolve(t.type)
             if elem is not None:
@@ -80,14 +89,21 @@ class _Matcher:
         elif isinstance(t, T.Int):
             found = self._first_equal(oid, self.ints().get(int_name_key(t.name), []))
         elif t.name and isinstance(t, (T.Struct, T.Union, T.Enum, T.Enum64, T.Typedef, T.Float, T.Fwd)):
-            kinds = {t.kind}
+            cands = [b for b in self.named(t.name) if self.base.kind_of(b) == t.kind]
             if isinstance(t, T.Fwd):
-                kinds = {Kind.FWD, Kind.UNION if t.is_union else Kind.STRUCT}
-            cands = [b for k in kinds for b in self.base.find_by_name(t.name, k)]
-            found = self._first_equal(oid, sorted(cands))
+                cands = self._fwd_target(t) or cands
+            found = self._first_equal(oid, cands)
         if found is not None or oid not in self.map:
             self.map[oid] = found
         return self.map[oid]
+
+    def _fwd_target(self, t: T.Fwd) -> list[int]:
+        """The base struct or union a forward declaration stands for, as ``btf__dedup``
+        resolves one: only when the base has a single struct or union of that name (pahole
+        keeps a FWD to a name vmlinux uses for several, so does compile)."""
+        records = [b for b in self.named(t.name) if self.base.kind_of(b) in (Kind.STRUCT, Kind.UNION)]
+        want = Kind.UNION if t.is_union else Kind.STRUCT
+        return records if len(records) == 1 and self.base.kind_of(records[0]) == want else []
 
     def _first_equal(self, oid: int, cands: list[int]) -> int | None:
         for bid in cands:
@@ -135,8 +151,13 @@ class _Matcher:
                 p.name == q.name and self._equal(p.type, q.type, pairs)
                 for p, q in zip(a.params, b.params, strict=True))
         if isinstance(a, (T.Ptr, T.Typedef, T.Const, T.Volatile, T.Restrict, T.TypeTag)):
-            return self._equal(a.type, b.type, pairs)
+            return _same_tag(a, b) and self._equal(a.type, b.type, pairs)
         return False  # FUNC, VAR, DATASEC, DECL_TAG are never merged into the base
+
+
+def _same_tag(a: T.Type, b: T.Type) -> bool:
+    """Same name, and for type tags the same kind flag (1: an attribute, pahole >= 1.30)."""
+    return a.name == b.name and getattr(a, "kflag", False) == getattr(b, "kflag", False)
 
 
 def remap(t: T.Type, new: dict[int, int]) -> T.Type:

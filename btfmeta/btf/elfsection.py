@@ -90,7 +90,43 @@ def contents(data: bytes, name: str, offset: int, size: int, path: str | None) -
 
 def section(data: bytes, name: str, *, path: str | None = None) -> bytes | None:
     """Bytes of section ``name`` (None if absent); malformed ELF raises ``ELFFormatError``."""
-    found = read_elf(data, path=path).by_name(name)
-    if found is None:
-        return None
-    return b"" if found.type == SHT_NOBITS else contents(data, name, found.offset, found.size, path)
+    return sections(data, (name,), path=path).get(name)
+
+
+def sections(data: bytes, names: tuple[str, ...], *, path: str | None = None) -> dict[str, bytes]:
+    """Bytes of each of the sections ``names`` that ``data`` has (the table read once)."""
+    elf = read_elf(data, path=path)
+    found = {}
+    for name in names:
+        s = elf.by_name(name)
+        if s is not None:
+            found[name] = b"" if s.type == SHT_NOBITS else contents(data, name, s.offset, s.size, path)
+    return found
+
+
+_EM_X86_64, _EM_S390 = 62, 22  # a module's machine: a little- and a big-endian one
+_SHT_PROGBITS, _SHT_STRTAB = 1, 3
+
+
+def btf_object(named: dict[str, bytes], *, big_endian: bool = False) -> bytes:
+    """A minimal ELF64 relocatable object holding the sections ``named`` (".BTF",
+    ".BTF.base", ... in that order) and nothing else: what libbpf's ``btf__parse_elf``,
+    bpftool and pahole read BTF from, as they read it from a module."""
+    order = ">" if big_endian else "<"
+    names = b"\0" + b"".join(n.encode() + b"\0" for n in (*named, ".shstrtab"))
+    body = bytearray()
+    headers = [struct.pack(order + "IIQQQQIIQQ", *(0,) * 10)]
+    name_at = 1
+    for name, data in (*named.items(), (".shstrtab", names)):
+        body += b"\0" * (-(64 + len(body)) % 4)
+        kind = _SHT_STRTAB if name == ".shstrtab" else _SHT_PROGBITS
+        headers.append(struct.pack(order + "IIQQQQIIQQ", name_at, kind, 0, 0, 64 + len(body), len(data), 0, 0,
+                                   1 if kind == _SHT_STRTAB else 4, 0))
+        body += data
+        name_at += len(name) + 1
+    body += b"\0" * (-(64 + len(body)) % 8)
+    shoff = 64 + len(body)
+    ident = ELF_MAGIC + bytes([2, 2 if big_endian else 1, 1]) + bytes(9)
+    header = ident + struct.pack(order + "HHIQQQIHHHHHH", 1, _EM_S390 if big_endian else _EM_X86_64, 1, 0, 0,
+                                 shoff, 0, 64, 0, 0, 64, len(headers), len(headers) - 1)
+    return header + bytes(body) + b"".join(headers)

@@ -12,7 +12,7 @@ import hashlib
 import struct
 import sys
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from ..errors import BTFFormatError, TypeLookupError
 from . import indexcache
@@ -229,8 +229,11 @@ class Spec:
         try:
             t = decode(self._words, p, self._name)
         except _BadString as exc:
-            raise self._fail(f"BTF type [{tid}]: invalid string offset {exc.args[0]}",
-                             self._types_pos + 4 * p) from None
+            off = exc.args[0]
+            if self.base is not None and off < self.strings.start and self.base.strings.get(off) is not None:
+                raise self._fail(f"BTF type [{tid}]: string offset {off} is inside a base string, not at its "
+                                 "start; is this split BTF given the wrong base?", self._types_pos + 4 * p) from None
+            raise self._fail(f"BTF type [{tid}]: invalid string offset {off}", self._types_pos + 4 * p) from None
         if self._from_cache:
             self._check_cached_record(i, p)
         cnt = self.type_cnt
@@ -249,17 +252,29 @@ class Spec:
             raise self._fail(f"BTF type [{self.start_id + i}]: the index cache does not match this BTF "
                              f"(remove {indexcache.directory()})", self._types_pos + 4 * p)
 
+    def _layer(self, tid: int) -> tuple[Spec, int]:
+        """The BTF (this one or a base under it) that holds type ``tid``, and its index there."""
+        s = self
+        while tid < s.start_id:
+            if s.base is None or tid <= 0:
+                raise TypeLookupError(f"type id {tid} is void or out of range")
+            s = s.base
+        return s, tid - s.start_id
+
+    def name_offset(self, tid: int) -> int:
+        """The string offset type ``tid``'s record names it by, as read."""
+        s, i = self._layer(tid)
+        if i in s._edited or i >= len(s._offsets):
+            raise TypeLookupError(f"type [{tid}] was not read from bytes")
+        return s._words[s._offsets[i]]
+
     def kind_of(self, tid: int) -> Kind:
         """Kind of a type without decoding it (cheap on a lazily read base)."""
-        i = tid - self.start_id
-        if i < 0:
-            if self.base is None or tid <= 0:
-                raise TypeLookupError(f"type id {tid} is void or out of range")
-            return self.base.kind_of(tid)
-        t = self._types[i]
+        s, i = self._layer(tid)
+        t = s._types[i]
         if t is not None:
             return t.kind
-        return _KINDS[(self._words[self._offsets[i] + 1] >> 24) & 0x1F]
+        return _KINDS[(s._words[s._offsets[i] + 1] >> 24) & 0x1F]
 
     def find_by_name(self, name: str, kind: Kind | None = None) -> list[int]:
         """Ids of all types named ``name`` (of ``kind`` if given), base first, ascending."""
@@ -268,6 +283,26 @@ class Spec:
             return found
         ids = self.own_named(self.strings.offsets_of(name), lambda n: n == name)
         return found + [i for i in ids if kind is None or self.kind_of(i) == kind]
+
+    def find_all(self, names: Iterable[str]) -> dict[str, list[int]]:
+        """For each of ``names``: the ids of all types so named (any kind), base first,
+        ascending.  One pass over each layer's name words, however many names: what
+        ``find_by_name`` costs for one."""
+        names = set(names) - {""}
+        found = self.base.find_all(names) if self.base is not None else {n: [] for n in names}
+        wanted = {off: n for n in names for off in self.strings.offsets_of(n)}
+        hits: dict[str, list[int]] = {n: [] for n in names}
+        if self._offsets and wanted:
+            words = array("I")
+            words.frombytes(self._column("names"))
+            get = wanted.get
+            for i, off in enumerate(words):
+                n = get(off)
+                if n is not None:
+                    hits[n].append(i)
+        for n in names:
+            found[n] += self._with_edits(hits[n], lambda t, n=n: t.name == n)
+        return found
 
     def own_named(self, offsets: set[int], match: Callable[[str], bool]) -> list[int]:
         """Own ids, ascending, of the records whose name is at one of the string ``offsets``
@@ -406,8 +441,15 @@ class Spec:
     # -- writing ---------------------------------------------------------------------
 
     def to_bytes(self, *, byteorder: str | None = None) -> bytes:
-        """Serialize own types and strings, in this BTF's byte order unless told otherwise."""
+        """Serialize own types and strings, in this BTF's byte order unless told otherwise.
+        A BTF read and not changed is written as read (every record checked first): its
+        string offsets stay even where its own strings repeat its base's, as libbpf's
+        ``btf__raw_data`` keeps them."""
         order = byteorder or self.byteorder
+        if self._keep_strings and not self._edited and len(self._types) == len(self._offsets):
+            for _ in self:
+                pass
+            return self._pack(array("I", self._words), self.strings.data, order)
         base_strings = self.base.strings if self.base is not None else None
         initial = self.strings.data if self._keep_strings else None
         strset = StringSet(base=base_strings, initial=initial)
@@ -419,10 +461,29 @@ class Spec:
                     raise BTFFormatError(f"type [{tid}] {t.kind.name} refers to type id {ref}, "
                                          f"but the type count is {cnt}", path=self.path)
             words.extend(encode(t, strset.add))
+        return self._pack(words, strset.to_bytes(), order)
+
+    def pristine(self) -> Spec:
+        """This BTF as parsed records: itself when nothing was added or replaced since it was
+        read, else its bytes read back."""
+        if not self._edited and len(self._types) == len(self._offsets):
+            return self
+        return Spec.parse(self.to_bytes(), base=self.base, path=self.path)
+
+    def records(self) -> tuple[array, list[int]]:
+        """A copy of the own records' native-order words, and each record's word offset
+        (of a ``pristine`` spec)."""
+        return array("I", self._words), list(self._offsets)
+
+    def with_records(self, words: array) -> bytes:
+        """This BTF's bytes with its type section replaced by ``words`` (records of the same
+        lengths, ids and string offsets rewritten in place) and its own strings as read."""
+        return self._pack(words, self.strings.data, self.byteorder)
+
+    def _pack(self, words: array, strings: bytes, order: str) -> bytes:
         if order != _NATIVE:
             words.byteswap()
         types = words.tobytes()
-        strings = strset.to_bytes()
         fmt = "<" if order == "little" else ">"
         hdr_len = HEADER_LEN + len(self._extra_header)
         extra = self._extra_header

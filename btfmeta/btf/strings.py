@@ -36,7 +36,14 @@ class StringTable:
         if s is not None:
             return s
         if off < self.start:
-            return self.base.get(off) if self.base is not None else None
+            # split BTF names its base's strings by where they start (libbpf's btf__add_str and
+            # dedup find whole strings); one in the middle of a base string means another base
+            if self.base is None or not self.base.starts_string(off):
+                return None
+            s = self.base.get(off)
+            if s is not None:
+                self._cache[off] = s
+            return s
         rel = off - self.start
         if rel >= len(self.data):
             return None
@@ -46,6 +53,13 @@ class StringTable:
         s = decode_str(self.data[rel:nul])
         self._cache[off] = s
         return s
+
+    def starts_string(self, off: int) -> bool:
+        """Whether a string starts at ``off`` (not a suffix of a longer one)."""
+        if off < self.start:
+            return self.base is not None and self.base.starts_string(off)
+        rel = off - self.start
+        return rel == 0 or (0 < rel < len(self.data) and self.data[rel - 1] == 0)
 
     def preload(self) -> None:
         """Decode every whole string at once: cheaper than one by one for a full walk."""

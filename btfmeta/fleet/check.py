@@ -14,12 +14,13 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..btf.load import parse_btf
 from ..btf.spec import Spec
 from ..commands import document
 from ..commands.check import ERROR, REFUSED
 from ..errors import BtfmetaError
 from ..loader.target import Target
-from .inputs import Kernel, read_btf
+from .inputs import Kernel, read_btf, read_file
 from .pool import map_kernels
 
 VMLINUX = "vmlinux"
@@ -51,7 +52,7 @@ def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[st
     for name in kernel.selected(modules):
         path = kernel.modules[name]
         try:
-            targets.append((name, Target(Spec.parse(read_btf(path), base=vmlinux, path=str(path)),
+            targets.append((name, Target(parse_btf(read_file(path), str(path), base=vmlinux),
                                          f"{kernel.release}/{name}")))
         except BtfmetaError as exc:
             targets.append((name, str(exc)))

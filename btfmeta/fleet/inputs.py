@@ -80,6 +80,12 @@ def discover(location: str | Path) -> list[Kernel]:
 
 def read_btf(path: Path) -> bytes:
     """The raw BTF in one fleet file: decompressed (bounded), out of its tarball or ELF."""
+    return btf_bytes(read_file(path), str(path))
+
+
+def read_file(path: Path) -> bytes:
+    """One fleet file decompressed (bounded) and out of its tarball: raw BTF or an ELF (a
+    module built out of tree may carry ``.BTF.base`` beside ``.BTF``: ``parse_btf`` reads it)."""
     name = str(path)
     limit = max_input()
     try:
@@ -102,4 +108,4 @@ def read_btf(path: Path) -> bytes:
         raise BtfmetaError(f"corrupt archive: {exc}", path=name) from None
     except OSError as exc:
         raise BtfmetaError(exc.strerror or str(exc), path=name) from None
-    return btf_bytes(data, name)
+    return data

@@ -16,12 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..btf.load import parse_btf
 from ..btf.spec import Spec
 from ..core.driver import RelocationError
 from ..core.minimize import minimize
 from ..errors import BtfmetaError
 from ..fileio import write_output
-from .inputs import Kernel, read_btf
+from .inputs import Kernel, read_btf, read_file
 from .pool import map_kernels
 
 
@@ -62,7 +63,7 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
         path = kernel.modules[module]
         rel = str(where / "modules" / kernel.release / f"{module}.btf.xz")
         try:
-            split = Spec.parse(read_btf(path), base=vmlinux, path=str(path))
+            split = parse_btf(read_file(path), str(path), base=vmlinux)
             spec, kept = minimize(objects, split)
         except (BtfmetaError, RelocationError) as exc:
             out.errors.append(f"{module}: {exc}")

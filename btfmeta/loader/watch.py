@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..btf.kernel import SYSFS_BTF, check_module_name, nic_driver_module
-from ..btf.load import btf_bytes, default_base
+from ..btf.load import btf_bytes, default_base, parse_btf
 from ..btf.spec import Spec
 from ..errors import BtfmetaError
 from ..fileio import read_bytes
@@ -130,7 +130,7 @@ class _Reader:
             if self.parsed_base != self.base_digest:
                 self.base_spec, self.parsed_base = Spec.parse(btf_bytes(base, "base"), path="base"), self.base_digest
             base_spec = self.base_spec
-        return Target(Spec.parse(btf_bytes(data, path), base=base_spec, path=path), path)
+        return Target(parse_btf(data, path, base=base_spec), path)
 
 
 def watch(source, objects: dict[str, bytes], *, interval: float = 1.0,
