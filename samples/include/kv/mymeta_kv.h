@@ -36,6 +36,18 @@
 #define MYMETA_HAS_KEY(name) 1
 #endif
 
+/* Packet bytes are read and written 2, 4 or 8 (a 32-byte move: 4 x 8) at a time, at any
+ * address: BPF programs load the kernel's unaligned words, which the JIT of an architecture
+ * with efficient unaligned access (x86-64, arm64, ppc64, s390x, loongarch) allows.  With
+ * MYMETA_STRICT_ALIGN (defined here for the __TARGET_ARCH_ of one without: arm, mips, sparc,
+ * riscv, arc; or by hand) every access is a byte access, as the verifier's strict alignment
+ * (BPF_F_STRICT_ALIGNMENT) wants.  Host builds always copy with __builtin_memcpy. */
+#if defined(__bpf__) && !defined(MYMETA_STRICT_ALIGN) && \
+	(defined(__TARGET_ARCH_arm) || defined(__TARGET_ARCH_mips) || defined(__TARGET_ARCH_sparc) || \
+	 defined(__TARGET_ARCH_riscv) || defined(__TARGET_ARCH_arc))
+#define MYMETA_STRICT_ALIGN
+#endif
+
 /* Hides a value from the compiler: an offset, so that the pointer is computed from the
  * offset the verifier has just seen bounded (not strength-reduced into a pointer that walks
  * the loop), and a pointer, so that its bounds check stays (the compiler could prove it
@@ -45,10 +57,8 @@
 
 #ifdef __clang__
 #define MYMETA_KV__UNROLL _Pragma("unroll")
-#define MYMETA_KV__NO_UNROLL _Pragma("clang loop unroll(disable)")
 #else
 #define MYMETA_KV__UNROLL
-#define MYMETA_KV__NO_UNROLL
 #endif
 
 #define MYMETA_KV_HEADER 16
@@ -58,26 +68,90 @@
 #define MYMETA_KV_ENOENT 2
 #define MYMETA_KV_EFBIG 27
 
+typedef unsigned short __attribute__((may_alias)) mymeta_kv__u16;
+typedef unsigned int __attribute__((may_alias)) mymeta_kv__u32;
+typedef unsigned long long __attribute__((may_alias)) mymeta_kv__u64;
+
+/* The N bytes at AT (N a constant after inlining: 2, 4 or 8) as a number in the host's
+ * byte order; in BPF one load of any alignment (byte loads under MYMETA_STRICT_ALIGN). */
+static __always_inline unsigned long long mymeta_kv__load(const unsigned char *at, const unsigned int n)
+{
+#if defined(__bpf__) && !defined(MYMETA_STRICT_ALIGN)
+	return n == 2 ? *(const mymeta_kv__u16 *)at : n == 4 ? *(const mymeta_kv__u32 *)at
+							: *(const mymeta_kv__u64 *)at;
+#else
+	unsigned short v2;
+	unsigned int v4;
+	unsigned long long v8;
+	if (n == 2)
+		return __builtin_memcpy(&v2, at, 2), v2;
+	if (n == 4)
+		return __builtin_memcpy(&v4, at, 4), v4;
+	return __builtin_memcpy(&v8, at, 8), v8;
+#endif
+}
+
+/* Writes V's low N bytes (N a constant after inlining: 2, 4 or 8) at AT, as _load reads them. */
+static __always_inline void mymeta_kv__store(unsigned char *at, unsigned long long v, const unsigned int n)
+{
+#if defined(__bpf__) && !defined(MYMETA_STRICT_ALIGN)
+	if (n == 2)
+		*(mymeta_kv__u16 *)at = (unsigned short)v;
+	else if (n == 4)
+		*(mymeta_kv__u32 *)at = (unsigned int)v;
+	else
+		*(mymeta_kv__u64 *)at = v;
+#else
+	unsigned short v2 = (unsigned short)v;
+	unsigned int v4 = (unsigned int)v;
+	if (n == 2)
+		__builtin_memcpy(at, &v2, 2);
+	else if (n == 4)
+		__builtin_memcpy(at, &v4, 4);
+	else
+		__builtin_memcpy(at, &v, 8);
+#endif
+}
+
+/* An N-byte number between the host's byte order and the store's (little-endian). */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MYMETA_KV__ORDER(v, n) ((unsigned long long)(v))
+#else
+#define MYMETA_KV__ORDER(v, n)										\
+	((n) == 2 ? (unsigned long long)__builtin_bswap16((unsigned short)(v)) :				\
+	 (n) == 4 ? (unsigned long long)__builtin_bswap32((unsigned int)(v)) :				\
+		    (unsigned long long)__builtin_bswap64((unsigned long long)(v)))
+#endif
+
 static __always_inline unsigned long long mymeta_kv__word(const unsigned char *at)
 {
-	unsigned long long w = 0;
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 8; i++)
-		w = w << 8 | at[7 - i];
-	return w;
+	return MYMETA_KV__ORDER(mymeta_kv__load(at, 8), 8);
 }
 
 static __always_inline void mymeta_kv__put_word(unsigned char *at, unsigned long long w)
 {
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 8; i++)
-		at[i] = (unsigned char)(w >> (8 * i));
+	mymeta_kv__store(at, MYMETA_KV__ORDER(w, 8), 8);
 }
 
-/* Bytes of the values whose keys are set in (high, low). */
+/* X's bits counted in each 4-bit field (SWAR: no loop, no branch, no popcount instruction). */
+static __always_inline unsigned long long mymeta_kv__nibbles(unsigned long long x)
+{
+	x -= (x >> 1) & 0x5555555555555555ULL;
+	return (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+}
+
+/* The sum of 4-bit fields holding at most 8 each. */
+static __always_inline unsigned int mymeta_kv__sum(unsigned long long nibbles)
+{
+	nibbles = (nibbles + (nibbles >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (unsigned int)((nibbles * 0x0101010101010101ULL) >> 56);
+}
+
+/* Bytes of the values whose keys are set in (high, low): the sizes are popcounts. */
 static __always_inline unsigned int mymeta_kv__length(unsigned long long high, unsigned long long low)
 {
-	return 4 * __builtin_popcountll(high) + 4 * __builtin_popcountll(high & low);
+	/* 01: 0, 10: 4, 11: 4 + 4 */
+	return 4 * mymeta_kv__sum(mymeta_kv__nibbles(high) + mymeta_kv__nibbles(high & low));
 }
 
 /* Key KEY's size code in (high, low): 0 when it is not set. */
@@ -114,75 +188,101 @@ static __always_inline unsigned int mymeta_kv__offset(unsigned long long high, u
 	return MYMETA_KV_HEADER + mymeta_kv__length(high & below, low & below);
 }
 
-/* Copies N bytes (a constant after inlining) between the store at OFF and BUF. */
-static __always_inline int mymeta_kv__copy(unsigned char *m, void *end, unsigned long long off, unsigned char *buf,
-					  const unsigned int n, const int to_store)
+/* The store at OFF checked to hold N bytes (a constant after inlining), or NULL.  The
+ * checks never fail in a store _open accepted: they give the verifier the offset's bounds
+ * and the pointer's range, on the very register the pointer is made from (the compiler,
+ * not knowing OFF, cannot rewrite the check in terms of how OFF was computed). */
+static __always_inline unsigned char *mymeta_kv__at(unsigned char *m, void *end, unsigned long long off,
+						   const unsigned int n)
 {
-	if (off > MYMETA_KV_CAPACITY - n)
-		return -MYMETA_KV_EINVAL;
+	if (n > MYMETA_KV_CAPACITY)
+		return 0;
 	MYMETA_KV__OPAQUE(off);
+	if (off > MYMETA_KV_CAPACITY - n)
+		return 0;
 	unsigned char *at = m + off;
 	MYMETA_KV__OPAQUE(at);
 	if ((void *)(at + n) > end)
+		return 0;
+	return at;
+}
+
+/* Moves the S bytes at OFF (UP) or OFF + N (down) by N bytes (S and N constants after
+ * inlining), loading them all before it stores any: overlap is harmless. */
+static __always_inline int mymeta_kv__piece(unsigned char *m, void *end, unsigned long long off,
+					   const unsigned int s, const unsigned int n, const int up)
+{
+	unsigned char *at = mymeta_kv__at(m, end, off, s + n);
+	if (!at)
 		return -MYMETA_KV_EINVAL;
+	unsigned char *from = up ? at : at + n, *to = up ? at + n : at;
+	if (s < 8) {
+		mymeta_kv__store(to, mymeta_kv__load(from, s), s);
+		return 0;
+	}
+	unsigned long long w[4];
 MYMETA_KV__UNROLL
-	for (unsigned int i = 0; i < n; i++) {
-		if (to_store)
-			at[i] = buf[i];
-		else
-			buf[i] = at[i];
-	}
+	for (unsigned int i = 0; i < s / 8; i++)
+		w[i] = mymeta_kv__load(from + 8 * i, 8);
+MYMETA_KV__UNROLL
+	for (unsigned int i = 0; i < s / 8; i++)
+		mymeta_kv__store(to + 8 * i, w[i], 8);
 	return 0;
 }
 
-/* Moves the values in [OFF, USED) up by N bytes (UP, the last byte first: room for an
- * insert at OFF) or those in [OFF + N, USED) down by N (the first byte first: a delete at
- * OFF); N and UP are constants after inlining, the loop is bounded. */
-static __always_inline int mymeta_kv__shift(unsigned char *m, void *end, unsigned long long off, unsigned long long used,
-					   const unsigned int n, const int up)
+/* Moves the LEN bytes at OFF up by N (room for an insert at OFF) or those at OFF + N down
+ * by N (closing a delete's gap at OFF); N and UP are constants after inlining.  LEN's low
+ * bits go as pieces of 4, 8 and 16 bytes at its start, the rest as 32-byte chunks: a
+ * move down goes from the first piece up, a move up from the last chunk down, so that no
+ * piece overwrites bytes another has yet to load.  At most 4 chunks: the verifier
+ * walks each once. */
+static __always_inline int mymeta_kv__move(unsigned char *m, void *end, unsigned long long off,
+					  unsigned long long len, const unsigned int n, const int up)
 {
-MYMETA_KV__NO_UNROLL
-	for (unsigned long long i = 0; i < MYMETA_KV_CAPACITY - MYMETA_KV_HEADER; i++) {
-		unsigned long long at = up ? used - 1 - i : off + i;
-		if ((up ? at < off : at + n >= used) || at >= MYMETA_KV_CAPACITY - n)
-			break;
-		MYMETA_KV__OPAQUE(at);
-		unsigned char *p = m + at;
-		MYMETA_KV__OPAQUE(p);
-		if ((void *)(p + n + 1) > end)
-			return -MYMETA_KV_EINVAL;
-		if (up)
-			p[n] = p[0];
-		else
-			p[0] = p[n];
+	int err = 0;
+	unsigned long long at;
+	if (up) {
+		at = len;
+MYMETA_KV__UNROLL
+		for (unsigned int c = 0; c < 4; c++) {
+			if (at <= (len & 31))
+				break;
+			at -= 32;
+			err = mymeta_kv__piece(m, end, off + at, 32, n, 1);
+			if (err)
+				return err;
+		}
+		if (!err && (len & 16))
+			err = mymeta_kv__piece(m, end, off + (len & 15), 16, n, 1);
+		if (!err && (len & 8))
+			err = mymeta_kv__piece(m, end, off + (len & 7), 8, n, 1);
+		if (!err && (len & 4))
+			err = mymeta_kv__piece(m, end, off + (len & 3), 4, n, 1);
+		return err;
 	}
-	return 0;
-}
-
-/* Closes the gap a delete at OFF leaves and zeroes the N bytes freed at the end. */
-static __always_inline int mymeta_kv__close_gap(unsigned char *m, void *end, unsigned long long off, unsigned long long used,
-					       const unsigned int n)
-{
-	int err = mymeta_kv__shift(m, end, off, used, n, 0);
+	if (!err && (len & 4))
+		err = mymeta_kv__piece(m, end, off + (len & 3), 4, n, 0);
+	if (!err && (len & 8))
+		err = mymeta_kv__piece(m, end, off + (len & 7), 8, n, 0);
+	if (!err && (len & 16))
+		err = mymeta_kv__piece(m, end, off + (len & 15), 16, n, 0);
 	if (err)
 		return err;
+	at = len & 31;
 MYMETA_KV__UNROLL
-	for (unsigned long long i = 0; i < n; i++) {
-		unsigned long long at = used - n + i;
-		if (at >= MYMETA_KV_CAPACITY)
-			return -MYMETA_KV_EINVAL;
-		MYMETA_KV__OPAQUE(at);
-		unsigned char *p = m + at;
-		MYMETA_KV__OPAQUE(p);
-		if ((void *)(p + 1) > end)
-			return -MYMETA_KV_EINVAL;
-		*p = 0;
+	for (unsigned int c = 0; c < 4; c++) {
+		if (at >= len)
+			break;
+		err = mymeta_kv__piece(m, end, off + at, 32, n, 0);
+		if (err)
+			return err;
+		at += 32;
 	}
 	return 0;
 }
-
-/* Inserts or overwrites KEY's N-byte value (N a constant after inlining). */
-static __always_inline int mymeta_kv__set(unsigned char *m, void *end, unsigned int key, const unsigned char *val,
+/* Inserts or overwrites KEY's N-byte value RAW (the bytes as _load reads them; N a constant
+ * after inlining). */
+static __always_inline int mymeta_kv__set(unsigned char *m, void *end, unsigned int key, unsigned long long raw,
 					 const unsigned int n, const unsigned int code)
 {
 	unsigned long long high, low;
@@ -191,23 +291,26 @@ static __always_inline int mymeta_kv__set(unsigned char *m, void *end, unsigned 
 	if (err)
 		return err;
 	unsigned int old = mymeta_kv__code(high, low, key);
-	unsigned int off = mymeta_kv__offset(high, low, key);
-	if (off > used)
-		return -MYMETA_KV_EINVAL;
-	if (old) {
-		if (mymeta_kv__size(old) != n)
-			return -MYMETA_KV_EBUSY;
-		return mymeta_kv__copy(m, end, off, (unsigned char *)val, n, 1);
-	}
-	if (used + n > MYMETA_KV_CAPACITY)
+	unsigned long long off = mymeta_kv__offset(high, low, key);
+	if (old && mymeta_kv__size(old) != n)
+		return -MYMETA_KV_EBUSY;
+	if (!old && used + n > MYMETA_KV_CAPACITY)
 		return -MYMETA_KV_ENOSPC;
-	err = mymeta_kv__shift(m, end, off, used, n, 1);
-	if (!err)
-		err = mymeta_kv__copy(m, end, off, (unsigned char *)val, n, 1);
-	if (err)
-		return err;
-	mymeta_kv__put_word(m, high | (unsigned long long)(code >> 1) << key);
-	mymeta_kv__put_word(m + 8, low | (unsigned long long)(code & 1) << key);
+	if (n) {
+		if (!old) {
+			err = mymeta_kv__move(m, end, off, used - off, n, 1);
+			if (err)
+				return err;
+		}
+		unsigned char *at = mymeta_kv__at(m, end, off, n);
+		if (!at)
+			return -MYMETA_KV_EINVAL;
+		mymeta_kv__store(at, raw, n);
+	}
+	if (!old) {
+		mymeta_kv__put_word(m, high | (unsigned long long)(code >> 1) << key);
+		mymeta_kv__put_word(m + 8, low | (unsigned long long)(code & 1) << key);
+	}
 	return 0;
 }
 
@@ -217,12 +320,19 @@ static __always_inline int mymeta_kv_set(void *meta, void *end, unsigned int key
 	if (key >= 64)
 		return -MYMETA_KV_EINVAL;
 	switch (size) {
-	case 0:
-		return mymeta_kv__set(meta, end, key, val, 0, 1);
-	case 4:
-		return mymeta_kv__set(meta, end, key, val, 4, 2);
-	case 8:
-		return mymeta_kv__set(meta, end, key, val, 8, 3);
+	case 0: {
+		return mymeta_kv__set(meta, end, key, 0, 0, 1);
+	}
+	case 4: {
+		unsigned int raw;
+		__builtin_memcpy(&raw, val, 4);
+		return mymeta_kv__set(meta, end, key, raw, 4, 2);
+	}
+	case 8: {
+		unsigned long long raw;
+		__builtin_memcpy(&raw, val, 8);
+		return mymeta_kv__set(meta, end, key, raw, 8, 3);
+	}
 	default:
 		return -MYMETA_KV_EINVAL;
 	}
@@ -231,7 +341,7 @@ static __always_inline int mymeta_kv_set(void *meta, void *end, unsigned int key
 /* The header, and where KEY's value is and its size: -EINVAL as _open does or for a key
  * not 0-63, -ENOENT when KEY is not set. */
 static __always_inline int mymeta_kv__find(unsigned char *m, void *end, unsigned int key, unsigned long long *high,
-					  unsigned long long *low, unsigned int *used, unsigned int *off,
+					  unsigned long long *low, unsigned int *used, unsigned long long *off,
 					  unsigned int *size)
 {
 	if (key >= 64)
@@ -244,45 +354,87 @@ static __always_inline int mymeta_kv__find(unsigned char *m, void *end, unsigned
 		return -MYMETA_KV_ENOENT;
 	*size = mymeta_kv__size(code);
 	*off = mymeta_kv__offset(*high, *low, key);
-	return *off > *used ? -MYMETA_KV_EINVAL : 0;
+	return 0;
 }
 
-/* Copies KEY's value into BUF (BUFSIZE bytes); returns its size. */
-static __always_inline int mymeta_kv_get(void *meta, void *end, unsigned int key, void *buf, unsigned int bufsize)
+/* KEY's value, as _load reads it, and its size; BUFSIZE is the most it may have (-EFBIG). */
+static __always_inline int mymeta_kv__get(void *meta, void *end, unsigned int key, unsigned int bufsize,
+					 unsigned long long *raw)
 {
-	unsigned long long high, low;
-	unsigned int used, off, size;
+	unsigned long long high, low, off;
+	unsigned int used, size;
 	int err = mymeta_kv__find(meta, end, key, &high, &low, &used, &off, &size);
 	if (err)
 		return err;
 	if (size > bufsize)
 		return -MYMETA_KV_EFBIG;
+	*raw = 0;
 	switch (size) {
-	case 4:
-		err = mymeta_kv__copy(meta, end, off, buf, 4, 0);
-		break;
-	case 8:
-		err = mymeta_kv__copy(meta, end, off, buf, 8, 0);
+	case 4: {
+		unsigned char *at = mymeta_kv__at(meta, end, off, 4);
+		if (!at)
+			return -MYMETA_KV_EINVAL;
+		*raw = mymeta_kv__load(at, 4);
 		break;
 	}
-	return err ? err : (int)size;
+	case 8: {
+		unsigned char *at = mymeta_kv__at(meta, end, off, 8);
+		if (!at)
+			return -MYMETA_KV_EINVAL;
+		*raw = mymeta_kv__load(at, 8);
+		break;
+	}
+	}
+	return (int)size;
 }
 
-/* Removes KEY and its value. */
+/* Copies KEY's value into BUF (BUFSIZE bytes); returns its size. */
+static __always_inline int mymeta_kv_get(void *meta, void *end, unsigned int key, void *buf, unsigned int bufsize)
+{
+	unsigned long long raw;
+	int size = mymeta_kv__get(meta, end, key, bufsize, &raw);
+	switch (size) {
+	case 4: {
+		unsigned int v = raw;
+		__builtin_memcpy(buf, &v, 4);
+		break;
+	}
+	case 8: {
+		unsigned long long v = raw;
+		__builtin_memcpy(buf, &v, 8);
+		break;
+	}
+	}
+	return size;
+}
+
+/* Removes KEY and its value; the bytes it frees at the end are zeroed. */
 static __always_inline int mymeta_kv_delete(void *meta, void *end, unsigned int key)
 {
-	unsigned long long high, low;
-	unsigned int used, off, size;
+	unsigned long long high, low, off;
+	unsigned int used, size;
 	int err = mymeta_kv__find(meta, end, key, &high, &low, &used, &off, &size);
 	if (err)
 		return err;
 	switch (size) {
-	case 4:
-		err = mymeta_kv__close_gap(meta, end, off, used, 4);
+	case 4: {
+		err = mymeta_kv__move(meta, end, off, used - off - 4, 4, 0);
+		unsigned char *tail = mymeta_kv__at(meta, end, used - 4, 4);
+		if (!err && !tail)
+			err = -MYMETA_KV_EINVAL;
+		if (!err)
+			mymeta_kv__store(tail, 0, 4);
 		break;
-	case 8:
-		err = mymeta_kv__close_gap(meta, end, off, used, 8);
+	}
+	case 8: {
+		err = mymeta_kv__move(meta, end, off, used - off - 8, 8, 0);
+		unsigned char *tail = mymeta_kv__at(meta, end, used - 8, 8);
+		if (!err && !tail)
+			err = -MYMETA_KV_EINVAL;
+		if (!err)
+			mymeta_kv__store(tail, 0, 8);
 		break;
+	}
 	}
 	if (err)
 		return err;
@@ -299,21 +451,18 @@ static __always_inline int mymeta_kv_is_set(void *meta, void *end, unsigned int 
 	int err = key >= 64 ? -MYMETA_KV_EINVAL : mymeta_kv__open(meta, end, &high, &low, &used);
 	return err ? err : (int)(((high | low) >> key) & 1); /* no offset needed: the cheap one */
 }
+
 /* KEY's value as an unsigned number of SIZE bytes (a constant after inlining). */
 static __always_inline int mymeta_kv__get_uint(void *meta, void *end, unsigned int key, const unsigned int size,
 					      unsigned long long *out)
 {
-	unsigned char b[8];
-	int r = mymeta_kv_get(meta, end, key, b, size);
+	unsigned long long raw;
+	int r = mymeta_kv__get(meta, end, key, size, &raw);
 	if (r < 0)
 		return r;
 	if (r != (int)size)
 		return -MYMETA_KV_EINVAL;
-	unsigned long long v = 0;
-MYMETA_KV__UNROLL
-	for (unsigned int i = 0; i < size; i++)
-		v = v << 8 | b[size - 1 - i];
-	*out = v;
+	*out = MYMETA_KV__ORDER(raw, size);
 	return 0;
 }
 
@@ -321,11 +470,12 @@ MYMETA_KV__UNROLL
 static __always_inline int mymeta_kv__set_uint(void *meta, void *end, unsigned int key, const unsigned int size,
 					      unsigned long long v)
 {
-	unsigned char b[8];
-MYMETA_KV__UNROLL
-	for (unsigned int i = 0; i < size; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	return mymeta_kv_set(meta, end, key, b, size);
+	if (key >= 64)
+		return -MYMETA_KV_EINVAL;
+	return mymeta_kv__set(meta, end, key, MYMETA_KV__ORDER(v, size), size,
+				    size == 4 ? 2 :
+				    size == 8 ? 3 :
+				    0);
 }
 
 /* Per key NAME: mymeta_delete_NAME(meta, end) and mymeta_is_set_NAME(meta, end); a flag has
