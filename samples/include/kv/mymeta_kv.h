@@ -183,12 +183,23 @@ static __always_inline int mymeta_kv__open(unsigned char *m, void *end, unsigned
 	return 0;
 }
 
-/* Where key's value starts: after the header and the values of the set keys below it. */
+/* The bits of X below KEY within KEY's 4-bit field, counted (at most 3: x - x/2 - x/4). */
+static __always_inline unsigned int mymeta_kv__part(unsigned long long x, unsigned int key)
+{
+	unsigned int bits = (unsigned int)(x >> (key & ~3u)) & ((1u << (key & 3)) - 1);
+	return bits - (bits >> 1) - (bits >> 2);
+}
+
+/* Where key's value starts: after the header and the values of the set keys below it; the
+ * 4-bit counts _length made of the whole words (the compiler computes them once) summed
+ * below KEY's field, and KEY's field's bits below KEY. */
 static __always_inline unsigned int mymeta_kv__offset(unsigned long long high, unsigned long long low,
 						     unsigned int key)
 {
-	unsigned long long below = (1ULL << key) - 1;
-	return MYMETA_KV_HEADER + mymeta_kv__length(high & below, low & below);
+	unsigned long long whole = (1ULL << (key & ~3u)) - 1;
+	return MYMETA_KV_HEADER +
+	       4 * (mymeta_kv__sum((mymeta_kv__nibbles(high) + mymeta_kv__nibbles(high & low)) & whole) +
+		    mymeta_kv__part(high, key) + mymeta_kv__part(high & low, key));
 }
 
 /* *AT: the store at OFF checked to hold N bytes (a constant after inlining); else -EINVAL.
@@ -313,11 +324,11 @@ static __always_inline int mymeta_kv__write(unsigned char *m, void *end, unsigne
 }
 
 /* R as a call returns it: R plus a zero the verifier cannot know is zero (WORD, a header
- * word, xor its copy through an empty asm: three instructions).  Each errno a call can
- * return was a verifier state of its own; a caller that carries results on (counts them,
- * ORs them, or the compiler keeps them for later) multiplied its paths by every call's
- * outcomes, and a dozen calls passed the 1,000,000-instruction limit.  Now every outcome
- * leaves the verifier one state.  (Where no store fits, WORD is a known 0: R as it is.) */
+ * word, xor its copy through an empty asm).  Each errno a call can return was a verifier
+ * state of its own; a caller that carries results on (counts them, ORs them, or the
+ * compiler keeps them for later) multiplied its paths by every call's outcomes, and a
+ * dozen calls passed the 1,000,000-instruction limit.  Now every outcome leaves the
+ * verifier one state.  (Where no store fits, WORD is a known 0: R as it is.) */
 static __always_inline int mymeta_kv__result(int r, unsigned long long word)
 {
 	unsigned long long copy = word;
@@ -482,7 +493,7 @@ static __always_inline int mymeta_kv_is_set(void *meta, void *end, unsigned int 
 	if (key >= 64)
 		return -MYMETA_KV_EINVAL;
 	int err = mymeta_kv__open(meta, end, &high, &low, &used);
-	return mymeta_kv__result(err ? err : (int)(((high | low) >> key) & 1), high); /* no offset needed */
+	return mymeta_kv__result(err ? err : (int)(((high | low) >> key) & 1), high); /* no offset */
 }
 
 /* KEY's value as an unsigned number of SIZE bytes (a constant after inlining). */
