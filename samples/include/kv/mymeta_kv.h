@@ -6,10 +6,10 @@
  * key k's size code (01: 0 bytes, 10: 4 bytes, 11: 8 bytes); the values follow packed in key order.
  * META is the start of the metadata, END where it ends (XDP: ctx->data_meta and ctx->data;
  * TC: skb->data_meta and skb->data; host: a buffer and its end); the store must fit in
- * between.  Every byte is bounds-checked against END and every loop is bounded, so the
- * verifier accepts these in XDP and TC programs; they compile for the host too.  A call
- * that may insert or delete costs the verifier up to a store's worth of loop iterations:
- * return on an error instead of carrying it on, so that paths do not multiply.
+ * between.  Every access is bounds-checked against END and every loop has a fixed trip
+ * count, so the verifier accepts these in XDP and TC programs (a few thousand instructions
+ * per call); they compile for the host too.  Offsets are popcounts without loops; an
+ * insert or delete moves the values behind it in 32-byte chunks.
  * Results: 0 (get: the value's size; is_set: 1 or 0) or a negative errno: -EINVAL (a key
  * not 0-63, a size the format has not, no store between META and END), -EBUSY (the key is
  * set with another size), -ENOSPC (no room), -ENOENT (not set), -EFBIG (buffer too small).
