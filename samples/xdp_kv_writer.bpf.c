@@ -5,6 +5,10 @@
  * The tenant key is one not every deployment has: it is set only if MYMETA_HAS_KEY says
  * so (compiled with -DUNGUARDED it is set unconditionally, and `check` refuses the program
  * where the key is missing).  The frame's first bytes stand in for what the NIC told it.
+ * It grows data_meta by the store with bpf_xdp_adjust_meta; -DSUPPLIED_META builds the twin
+ * that writes into a metadata area someone else made (a test run's, on a kernel that says
+ * "program of this type cannot use helper bpf_xdp_adjust_meta#54", as the 6.18.44 this
+ * was tested on does).
  *   clang-19 -g -O2 -target bpf -Iinclude/kv -I/usr/include/$(uname -m)-linux-gnu \
  *       -c xdp_kv_writer.bpf.c -o xdp_kv_writer.bpf.o   (and -DUNGUARDED ... -o xdp_kv_writer_unguarded.bpf.o)
  * (include/kv: `btfmeta kv compile kv/deploy_a.toml -o include/kv`, the program's own view) */
@@ -23,8 +27,10 @@ struct frame_facts {
 SEC("xdp")
 int kv_writer(struct xdp_md *ctx)
 {
+#ifndef SUPPLIED_META
 	if (bpf_xdp_adjust_meta(ctx, -MYMETA_KV_CAPACITY))
 		return XDP_ABORTED;
+#endif
 	unsigned char *meta = (void *)(long)ctx->data_meta;
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct frame_facts *in = data;

@@ -143,3 +143,21 @@ def run_loader(loader: str, obj: Path, target: Path | None, metas: list[bytes] =
             runs.append(line)
     log = [line[len("libbpf: "):] for line in proc.stderr.splitlines() if line.startswith("libbpf: ")]
     return LibbpfRun(log, insns, loaded, runs, proc.stderr)
+
+
+def need_kernel(refusal: str | None, facility: str) -> None:
+    """Skips when the running kernel refuses FACILITY, naming the kernel's own words; even under
+    BTFMETA_REQUIRE_TOOLS=1, which is for missing tools, not for what a kernel allows."""
+    if refusal is not None:
+        pytest.skip(f"kernel {os.uname().release} refuses {facility}: {refusal}")
+
+
+def kernel_refusal(clang: str, core_loader: str, source: str, out: Path) -> str | None:
+    """None when the running kernel loads the BPF program SOURCE (self-contained C), else the
+    verifier's words: the log line before its "processed N insns"."""
+    run = run_loader(core_loader, compile_bpf(clang, source, out), None)
+    if run.loaded:
+        return None
+    lines = run.stderr.splitlines()
+    ends = [i for i, line in enumerate(lines) if line.startswith("processed ")]
+    return lines[ends[-1] - 1] if ends else lines[-1]

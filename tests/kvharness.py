@@ -41,9 +41,9 @@ def generate(directory: Path, text: str) -> Path:
     return directory
 
 
-def build_native(compiler: str, include: Path, out: Path) -> Path:
-    subprocess.run([compiler, "-O2", "-Wall", "-Werror", f"-I{include}", f"-I{HELPERS}", str(HELPERS / "kv_native.c"),
-                    "-o", str(out)], check=True, capture_output=True)
+def build_native(compiler: str, include: Path, out: Path, extra: tuple[str, ...] = ()) -> Path:
+    subprocess.run([compiler, "-O2", "-Wall", "-Werror", f"-I{include}", f"-I{HELPERS}", *extra,
+                    str(HELPERS / "kv_native.c"), "-o", str(out)], check=True, capture_output=True)
     return out
 
 

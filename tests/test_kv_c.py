@@ -21,15 +21,21 @@ from .conftest import tool
 CONFIGS = [(144, "little", 800), (32, "little", 300), (64, "big", 500), (216, "little", 400)]
 
 
+@pytest.mark.parametrize("align", ["unaligned", "strict"])
 @pytest.mark.parametrize("fmt", ["seed", "rfc-v2"])
-def test_three_implementations_agree(fmt, tmp_path, clang, kv_runner, record_property):
+def test_three_implementations_agree(fmt, align, tmp_path, clang, kv_runner, record_property, monkeypatch):
+    """... and so does the byte-access build (-DKVT_STRICT_ALIGN), which the kernel loads with
+    BPF_F_STRICT_ALIGNMENT: the verifier's alignment checks of an architecture without
+    efficient unaligned access."""
     gcc = tool("gcc")
+    strict = ("-DKVT_STRICT_ALIGN",) if align == "strict" else ()
+    monkeypatch.setenv("KV_STRICT_ALIGN", "1" if strict else "0")
     total, codes = 0, set()
     for capacity, order, count in CONFIGS:
         d = kh.generate(tmp_path / f"{capacity}{order}", kh.registry_text(fmt, capacity, order))
-        natives = [kh.build_native(cc, d, d / f"native-{os.path.basename(cc)}") for cc in (gcc, clang)]
+        natives = [kh.build_native(cc, d, d / f"native-{os.path.basename(cc)}", strict) for cc in (gcc, clang)]
         max_ops = 8 if capacity <= 144 else 4
-        prog = kh.build_bpf(clang, d, d / "prog.o", max_ops=max_ops)
+        prog = kh.build_bpf(clang, d, d / "prog.o", max_ops=max_ops, extra=strict)
         rng = random.Random(f"{fmt}/{capacity}/{order}")
         sequences = [kh.random_ops(rng, fmt, capacity) for _ in range(count)]
         expected = []

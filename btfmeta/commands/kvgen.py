@@ -10,7 +10,7 @@ from pathlib import Path
 from ..btf.spec import Spec
 from ..cfront.compile import compile_source
 from ..fileio import write_output
-from ..kv.codec import SIZES
+from ..kv.codec import HEADER, SIZES
 from ..kv.registry import Key, Registry
 from ..render.templates import render
 
@@ -53,7 +53,8 @@ def generate(reg: Registry, base: Spec | None = None) -> dict[str, bytes]:
     codes_text = ", ".join(f"{code:02b}: {size} bytes" for code, size in sizes)
     context = {"prefix": p, "P": p.upper(), "fmt": reg.format, "capacity": reg.capacity,
                "byte_order": reg.byte_order, "big": reg.byte_order == "big", "registry": reg.path,
-               "keys": [_KeyView(k, p) for k in reg.keys], "sizes": sizes, "codes_text": codes_text}
+               "keys": [_KeyView(k, p) for k in reg.keys], "sizes": sizes, "codes_text": codes_text,
+               "chunks": (reg.capacity - HEADER) // 32, "pieces": (2, 4, 8, 16) if reg.format == "seed" else (4, 8, 16)}
     keys_h = render("kv_keys.h.j2", **context)
     btf = compile_source(keys_h, path=f"{p}_keys.h", base=base, system_includes=False)
     return {f"{p}_keys.h": keys_h.encode(), f"{p}_kv.h": render("kv.h.j2", **context).encode(),

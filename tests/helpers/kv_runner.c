@@ -6,6 +6,10 @@
  * leaves is the next run's (a program may grow it: bpf_xdp_adjust_meta), and the line is
  * printed back as the store and records are after the last run.  With REPEAT,
  * each line runs once REPEAT times and prints "ns AVG RETVAL" (the kernel's average per run).
+ * PROG "-" only loads the object and prints, per program, "verified NAME PROCESSED" (the
+ * verifier's "processed N insns"), or "refused NAME" and the verifier's words; each
+ * program is loaded alone (exit 1 if any was refused).
+ * KV_STRICT_ALIGN=1 in the environment loads every program with BPF_F_STRICT_ALIGNMENT.
  * stderr: libbpf's log; exit 1 when the object does not load. */
 #include <errno.h>
 #include <stdarg.h>
@@ -24,6 +28,53 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args
 	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, args);
 }
 
+/* OBJ opened, its programs flagged BPF_F_STRICT_ALIGNMENT if KV_STRICT_ALIGN=1. */
+static struct bpf_object *open_object(const char *path, struct bpf_object_open_opts *opts)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, opts);
+	const char *strict = getenv("KV_STRICT_ALIGN");
+	struct bpf_program *p;
+	if (obj && strict && !strcmp(strict, "1"))
+		bpf_object__for_each_program(p, obj)
+			bpf_program__set_flags(p, bpf_program__flags(p) | BPF_F_STRICT_ALIGNMENT);
+	return obj;
+}
+
+/* Loads each program of OBJ alone, with the verifier's statistics (log level 4), and
+ * prints its cost or the verifier's words. */
+static int verify(const char *path, struct bpf_object_open_opts *opts)
+{
+	static char log[1 << 16];
+	int refused = 0;
+	for (int i = 0;; i++) {
+		struct bpf_object *obj = open_object(path, opts);
+		struct bpf_program *p, *mine = NULL;
+		int k = 0;
+		if (!obj)
+			return 2;
+		bpf_object__for_each_program(p, obj) {
+			bpf_program__set_autoload(p, k == i);
+			if (k++ == i)
+				mine = p;
+		}
+		if (!mine) {
+			bpf_object__close(obj);
+			return refused;
+		}
+		log[0] = 0;
+		bpf_program__set_log_level(mine, 4);
+		bpf_program__set_log_buf(mine, log, sizeof(log));
+		const char *processed;
+		if (!bpf_object__load(obj) && (processed = strstr(log, "processed "))) {
+			printf("verified %s %lu\n", bpf_program__name(mine), strtoul(processed + 10, NULL, 10));
+		} else {
+			printf("refused %s\n%s\n", bpf_program__name(mine), log);
+			refused = 1;
+		}
+		bpf_object__close(obj);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 5) {
@@ -32,7 +83,9 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(print_fn);
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = strcmp(argv[3], "-") ? argv[3] : NULL);
-	struct bpf_object *obj = bpf_object__open_file(argv[1], &opts);
+	if (!strcmp(argv[2], "-"))
+		return verify(argv[1], &opts);
+	struct bpf_object *obj = open_object(argv[1], &opts);
 	if (!obj || bpf_object__load(obj)) {
 		printf("load ERR %d\n", -errno);
 		return 1;

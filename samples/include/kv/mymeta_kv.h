@@ -6,10 +6,10 @@
  * key k's size code (01: 0 bytes, 10: 4 bytes, 11: 8 bytes); the values follow packed in key order.
  * META is the start of the metadata, END where it ends (XDP: ctx->data_meta and ctx->data;
  * TC: skb->data_meta and skb->data; host: a buffer and its end); the store must fit in
- * between.  Every byte is bounds-checked against END and every loop is bounded, so the
- * verifier accepts these in XDP and TC programs; they compile for the host too.  A call
- * that may insert or delete costs the verifier up to a store's worth of loop iterations:
- * return on an error instead of carrying it on, so that paths do not multiply.
+ * between.  Every access is bounds-checked against END and every loop has a fixed trip
+ * count, so the verifier accepts these in XDP and TC programs (a few thousand instructions
+ * per call); they compile for the host too.  Offsets are popcounts without loops; an
+ * insert or delete moves the values behind it in 32-byte chunks.
  * Results: 0 (get: the value's size; is_set: 1 or 0) or a negative errno: -EINVAL (a key
  * not 0-63, a size the format has not, no store between META and END), -EBUSY (the key is
  * set with another size), -ENOSPC (no room), -ENOENT (not set), -EFBIG (buffer too small).
@@ -36,19 +36,29 @@
 #define MYMETA_HAS_KEY(name) 1
 #endif
 
+/* Packet bytes are read and written 2, 4 or 8 (a 32-byte move: 4 x 8) at a time, at any
+ * address: BPF programs load the kernel's unaligned words, which the JIT of an architecture
+ * with efficient unaligned access (x86-64, arm64, ppc64, s390x, loongarch) allows.  With
+ * MYMETA_STRICT_ALIGN (defined here for the __TARGET_ARCH_ of one without: arm, mips, sparc,
+ * riscv, arc; or by hand) every access is a byte access, as the verifier's strict alignment
+ * (BPF_F_STRICT_ALIGNMENT) wants.  Host builds always copy with __builtin_memcpy. */
+#if defined(__bpf__) && !defined(MYMETA_STRICT_ALIGN) && \
+	(defined(__TARGET_ARCH_arm) || defined(__TARGET_ARCH_mips) || defined(__TARGET_ARCH_sparc) || \
+	 defined(__TARGET_ARCH_riscv) || defined(__TARGET_ARCH_arc))
+#define MYMETA_STRICT_ALIGN
+#endif
+
 /* Hides a value from the compiler: an offset, so that the pointer is computed from the
  * offset the verifier has just seen bounded (not strength-reduced into a pointer that walks
  * the loop), and a pointer, so that its bounds check stays (the compiler could prove it
  * redundant from the one in _open; the verifier cannot: a pointer with a variable offset
  * starts with no known range). */
-#define MYMETA_KV__OPAQUE(x) asm volatile("" : "+r"(x))
+#define MYMETA_KV__OPAQUE(x) asm("" : "+r"(x))
 
 #ifdef __clang__
 #define MYMETA_KV__UNROLL _Pragma("unroll")
-#define MYMETA_KV__NO_UNROLL _Pragma("clang loop unroll(disable)")
 #else
 #define MYMETA_KV__UNROLL
-#define MYMETA_KV__NO_UNROLL
 #endif
 
 #define MYMETA_KV_HEADER 16
@@ -58,26 +68,90 @@
 #define MYMETA_KV_ENOENT 2
 #define MYMETA_KV_EFBIG 27
 
+typedef unsigned short __attribute__((may_alias)) mymeta_kv__u16;
+typedef unsigned int __attribute__((may_alias)) mymeta_kv__u32;
+typedef unsigned long long __attribute__((may_alias)) mymeta_kv__u64;
+
+/* The N bytes at AT (N a constant after inlining: 2, 4 or 8) as a number in the host's
+ * byte order; in BPF one load of any alignment (byte loads under MYMETA_STRICT_ALIGN). */
+static __always_inline unsigned long long mymeta_kv__load(const unsigned char *at, const unsigned int n)
+{
+#if defined(__bpf__) && !defined(MYMETA_STRICT_ALIGN)
+	return n == 2 ? *(const mymeta_kv__u16 *)at : n == 4 ? *(const mymeta_kv__u32 *)at
+							: *(const mymeta_kv__u64 *)at;
+#else
+	unsigned short v2;
+	unsigned int v4;
+	unsigned long long v8;
+	if (n == 2)
+		return __builtin_memcpy(&v2, at, 2), v2;
+	if (n == 4)
+		return __builtin_memcpy(&v4, at, 4), v4;
+	return __builtin_memcpy(&v8, at, 8), v8;
+#endif
+}
+
+/* Writes V's low N bytes (N a constant after inlining: 2, 4 or 8) at AT, as _load reads them. */
+static __always_inline void mymeta_kv__store(unsigned char *at, unsigned long long v, const unsigned int n)
+{
+#if defined(__bpf__) && !defined(MYMETA_STRICT_ALIGN)
+	if (n == 2)
+		*(mymeta_kv__u16 *)at = (unsigned short)v;
+	else if (n == 4)
+		*(mymeta_kv__u32 *)at = (unsigned int)v;
+	else
+		*(mymeta_kv__u64 *)at = v;
+#else
+	unsigned short v2 = (unsigned short)v;
+	unsigned int v4 = (unsigned int)v;
+	if (n == 2)
+		__builtin_memcpy(at, &v2, 2);
+	else if (n == 4)
+		__builtin_memcpy(at, &v4, 4);
+	else
+		__builtin_memcpy(at, &v, 8);
+#endif
+}
+
+/* An N-byte number between the host's byte order and the store's (little-endian). */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MYMETA_KV__ORDER(v, n) ((unsigned long long)(v))
+#else
+#define MYMETA_KV__ORDER(v, n)										\
+	((n) == 2 ? (unsigned long long)__builtin_bswap16((unsigned short)(v)) :				\
+	 (n) == 4 ? (unsigned long long)__builtin_bswap32((unsigned int)(v)) :				\
+		    (unsigned long long)__builtin_bswap64((unsigned long long)(v)))
+#endif
+
 static __always_inline unsigned long long mymeta_kv__word(const unsigned char *at)
 {
-	unsigned long long w = 0;
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 8; i++)
-		w = w << 8 | at[7 - i];
-	return w;
+	return MYMETA_KV__ORDER(mymeta_kv__load(at, 8), 8);
 }
 
 static __always_inline void mymeta_kv__put_word(unsigned char *at, unsigned long long w)
 {
-MYMETA_KV__UNROLL
-	for (int i = 0; i < 8; i++)
-		at[i] = (unsigned char)(w >> (8 * i));
+	mymeta_kv__store(at, MYMETA_KV__ORDER(w, 8), 8);
 }
 
-/* Bytes of the values whose keys are set in (high, low). */
+/* X's bits counted in each 4-bit field (SWAR: no loop, no branch, no popcount instruction). */
+static __always_inline unsigned long long mymeta_kv__nibbles(unsigned long long x)
+{
+	x -= (x >> 1) & 0x5555555555555555ULL;
+	return (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+}
+
+/* The sum of 4-bit fields holding at most 8 each. */
+static __always_inline unsigned int mymeta_kv__sum(unsigned long long nibbles)
+{
+	nibbles = (nibbles + (nibbles >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (unsigned int)((nibbles * 0x0101010101010101ULL) >> 56);
+}
+
+/* Bytes of the values whose keys are set in (high, low): the sizes are popcounts. */
 static __always_inline unsigned int mymeta_kv__length(unsigned long long high, unsigned long long low)
 {
-	return 4 * __builtin_popcountll(high) + 4 * __builtin_popcountll(high & low);
+	/* 01: 0, 10: 4, 11: 4 + 4 */
+	return 4 * mymeta_kv__sum(mymeta_kv__nibbles(high) + mymeta_kv__nibbles(high & low));
 }
 
 /* Key KEY's size code in (high, low): 0 when it is not set. */
@@ -92,7 +166,10 @@ static __always_inline unsigned int mymeta_kv__size(unsigned int code)
 }
 
 /* The header words and the end of the values; -EINVAL when no store fits between META
- * and END or the header claims more bytes than the store has. */
+ * and END or the header claims more bytes than the store has.  Callers start the words at
+ * 0: clang -O1 may compute with them on an error path and discard the result, and the
+ * verifier refuses that when the register still holds a pointer ("pointer arithmetic with
+ * >>= operator prohibited"). */
 static __always_inline int mymeta_kv__open(unsigned char *m, void *end, unsigned long long *high,
 					  unsigned long long *low, unsigned int *used)
 {
@@ -106,109 +183,168 @@ static __always_inline int mymeta_kv__open(unsigned char *m, void *end, unsigned
 	return 0;
 }
 
-/* Where key's value starts: after the header and the values of the set keys below it. */
+/* The bits of X below KEY within KEY's 4-bit field, counted (at most 3: x - x/2 - x/4). */
+static __always_inline unsigned int mymeta_kv__part(unsigned long long x, unsigned int key)
+{
+	unsigned int bits = (unsigned int)(x >> (key & ~3u)) & ((1u << (key & 3)) - 1);
+	return bits - (bits >> 1) - (bits >> 2);
+}
+
+/* Where key's value starts: after the header and the values of the set keys below it; the
+ * 4-bit counts _length made of the whole words (the compiler computes them once) summed
+ * below KEY's field, and KEY's field's bits below KEY. */
 static __always_inline unsigned int mymeta_kv__offset(unsigned long long high, unsigned long long low,
 						     unsigned int key)
 {
-	unsigned long long below = (1ULL << key) - 1;
-	return MYMETA_KV_HEADER + mymeta_kv__length(high & below, low & below);
+	unsigned long long whole = (1ULL << (key & ~3u)) - 1;
+	return MYMETA_KV_HEADER +
+	       4 * (mymeta_kv__sum((mymeta_kv__nibbles(high) + mymeta_kv__nibbles(high & low)) & whole) +
+		    mymeta_kv__part(high, key) + mymeta_kv__part(high & low, key));
 }
 
-/* Copies N bytes (a constant after inlining) between the store at OFF and BUF. */
-static __always_inline int mymeta_kv__copy(unsigned char *m, void *end, unsigned long long off, unsigned char *buf,
-					  const unsigned int n, const int to_store)
+/* *AT: the store at OFF checked to hold N bytes (a constant after inlining); else -EINVAL.
+ * The checks never fail in a store _open accepted: they give the verifier the offset's
+ * bounds and the pointer's range, on the very register the pointer is made from (the
+ * compiler, not knowing OFF, cannot rewrite the check in terms of how OFF was computed). */
+static __always_inline int mymeta_kv__at(unsigned char *m, void *end, unsigned long long off, const unsigned int n,
+					unsigned char **at)
 {
-	if (off > MYMETA_KV_CAPACITY - n)
+	if (n > MYMETA_KV_CAPACITY)
 		return -MYMETA_KV_EINVAL;
 	MYMETA_KV__OPAQUE(off);
-	unsigned char *at = m + off;
-	MYMETA_KV__OPAQUE(at);
-	if ((void *)(at + n) > end)
+	if (off > MYMETA_KV_CAPACITY - n)
 		return -MYMETA_KV_EINVAL;
+	*at = m + off;
+	MYMETA_KV__OPAQUE(*at);
+	return (void *)(*at + n) > end ? -MYMETA_KV_EINVAL : 0;
+}
+
+/* Moves the S bytes at OFF (UP) or OFF + N (down) by N bytes (S and N constants after
+ * inlining), loading them all before it stores any: overlap is harmless. */
+static __always_inline int mymeta_kv__piece(unsigned char *m, void *end, unsigned long long off,
+					   const unsigned int s, const unsigned int n, const int up)
+{
+	unsigned char *at;
+	if (mymeta_kv__at(m, end, off, s + n, &at))
+		return -MYMETA_KV_EINVAL;
+	unsigned char *from = up ? at : at + n, *to = up ? at + n : at;
+	if (s < 8) {
+		mymeta_kv__store(to, mymeta_kv__load(from, s), s);
+		return 0;
+	}
+	unsigned long long w[4];
 MYMETA_KV__UNROLL
-	for (unsigned int i = 0; i < n; i++) {
-		if (to_store)
-			at[i] = buf[i];
-		else
-			buf[i] = at[i];
-	}
+	for (unsigned int i = 0; i < s / 8; i++)
+		w[i] = mymeta_kv__load(from + 8 * i, 8);
+MYMETA_KV__UNROLL
+	for (unsigned int i = 0; i < s / 8; i++)
+		mymeta_kv__store(to + 8 * i, w[i], 8);
 	return 0;
 }
 
-/* Moves the values in [OFF, USED) up by N bytes (UP, the last byte first: room for an
- * insert at OFF) or those in [OFF + N, USED) down by N (the first byte first: a delete at
- * OFF); N and UP are constants after inlining, the loop is bounded. */
-static __always_inline int mymeta_kv__shift(unsigned char *m, void *end, unsigned long long off, unsigned long long used,
-					   const unsigned int n, const int up)
+/* Moves the LEN bytes at OFF up by N (room for an insert at OFF) or those at OFF + N down
+ * by N (closing a delete's gap at OFF); N and UP are constants after inlining.  LEN's low
+ * bits go as pieces of 4, 8 and 16 bytes at its start, the rest as 32-byte chunks: a
+ * move down goes from the first piece up, a move up from the last chunk down, so that no
+ * piece overwrites bytes another has yet to load.  At most 4 chunks: the verifier
+ * walks each once. */
+static __always_inline int mymeta_kv__move(unsigned char *m, void *end, unsigned long long off,
+					  unsigned long long len, const unsigned int n, const int up)
 {
-MYMETA_KV__NO_UNROLL
-	for (unsigned long long i = 0; i < MYMETA_KV_CAPACITY - MYMETA_KV_HEADER; i++) {
-		unsigned long long at = up ? used - 1 - i : off + i;
-		if ((up ? at < off : at + n >= used) || at >= MYMETA_KV_CAPACITY - n)
-			break;
-		MYMETA_KV__OPAQUE(at);
-		unsigned char *p = m + at;
-		MYMETA_KV__OPAQUE(p);
-		if ((void *)(p + n + 1) > end)
-			return -MYMETA_KV_EINVAL;
-		if (up)
-			p[n] = p[0];
-		else
-			p[0] = p[n];
+	int err = 0;
+	unsigned long long at;
+	if (up) {
+		at = len;
+MYMETA_KV__UNROLL
+		for (unsigned int c = 0; c < 4; c++) {
+			if (at <= (len & 31))
+				break;
+			at -= 32;
+			err = mymeta_kv__piece(m, end, off + at, 32, n, 1);
+			if (err)
+				return err;
+		}
+		if (!err && (len & 16))
+			err = mymeta_kv__piece(m, end, off + (len & 15), 16, n, 1);
+		if (!err && (len & 8))
+			err = mymeta_kv__piece(m, end, off + (len & 7), 8, n, 1);
+		if (!err && (len & 4))
+			err = mymeta_kv__piece(m, end, off + (len & 3), 4, n, 1);
+		return err;
 	}
-	return 0;
-}
-
-/* Closes the gap a delete at OFF leaves and zeroes the N bytes freed at the end. */
-static __always_inline int mymeta_kv__close_gap(unsigned char *m, void *end, unsigned long long off, unsigned long long used,
-					       const unsigned int n)
-{
-	int err = mymeta_kv__shift(m, end, off, used, n, 0);
+	if (!err && (len & 4))
+		err = mymeta_kv__piece(m, end, off + (len & 3), 4, n, 0);
+	if (!err && (len & 8))
+		err = mymeta_kv__piece(m, end, off + (len & 7), 8, n, 0);
+	if (!err && (len & 16))
+		err = mymeta_kv__piece(m, end, off + (len & 15), 16, n, 0);
 	if (err)
 		return err;
+	at = len & 31;
 MYMETA_KV__UNROLL
-	for (unsigned long long i = 0; i < n; i++) {
-		unsigned long long at = used - n + i;
-		if (at >= MYMETA_KV_CAPACITY)
+	for (unsigned int c = 0; c < 4; c++) {
+		if (at >= len)
+			break;
+		err = mymeta_kv__piece(m, end, off + at, 32, n, 0);
+		if (err)
+			return err;
+		at += 32;
+	}
+	return 0;
+}
+/* Inserts or overwrites KEY's N-byte value RAW (the bytes as _load reads them; N a constant
+ * after inlining). */
+static __always_inline int mymeta_kv__write(unsigned char *m, void *end, unsigned int key, unsigned long long raw,
+					  const unsigned int n, const unsigned int code, unsigned long long high,
+					  unsigned long long low, unsigned int used)
+{
+	int err;
+	unsigned int old = mymeta_kv__code(high, low, key);
+	unsigned long long off = mymeta_kv__offset(high, low, key);
+	if (old && mymeta_kv__size(old) != n)
+		return -MYMETA_KV_EBUSY;
+	if (!old && used + n > MYMETA_KV_CAPACITY)
+		return -MYMETA_KV_ENOSPC;
+	if (n) {
+		if (!old) {
+			err = mymeta_kv__move(m, end, off, used - off, n, 1);
+			if (err)
+				return err;
+		}
+		unsigned char *at;
+		if (mymeta_kv__at(m, end, off, n, &at))
 			return -MYMETA_KV_EINVAL;
-		MYMETA_KV__OPAQUE(at);
-		unsigned char *p = m + at;
-		MYMETA_KV__OPAQUE(p);
-		if ((void *)(p + 1) > end)
-			return -MYMETA_KV_EINVAL;
-		*p = 0;
+		mymeta_kv__store(at, raw, n);
+	}
+	if (!old) {
+		mymeta_kv__put_word(m, high | (unsigned long long)(code >> 1) << key);
+		mymeta_kv__put_word(m + 8, low | (unsigned long long)(code & 1) << key);
 	}
 	return 0;
 }
 
-/* Inserts or overwrites KEY's N-byte value (N a constant after inlining). */
-static __always_inline int mymeta_kv__set(unsigned char *m, void *end, unsigned int key, const unsigned char *val,
+/* R as a call returns it: R plus a zero the verifier cannot know is zero (WORD, a header
+ * word, xor its copy through an empty asm).  Each errno a call can return was a verifier
+ * state of its own; a caller that carries results on (counts them, ORs them, or the
+ * compiler keeps them for later) multiplied its paths by every call's outcomes, and a
+ * dozen calls passed the 1,000,000-instruction limit.  Now every outcome leaves the
+ * verifier one state.  (Where no store fits, WORD is a known 0: R as it is.) */
+static __always_inline int mymeta_kv__result(int r, unsigned long long word)
+{
+	unsigned long long copy = word;
+	MYMETA_KV__OPAQUE(copy);
+	return r + (int)(word ^ copy);
+}
+
+static __always_inline int mymeta_kv__set(unsigned char *m, void *end, unsigned int key, unsigned long long raw,
 					 const unsigned int n, const unsigned int code)
 {
-	unsigned long long high, low;
-	unsigned int used;
+	unsigned long long high = 0, low = 0;
+	unsigned int used = 0;
 	int err = mymeta_kv__open(m, end, &high, &low, &used);
-	if (err)
-		return err;
-	unsigned int old = mymeta_kv__code(high, low, key);
-	unsigned int off = mymeta_kv__offset(high, low, key);
-	if (off > used)
-		return -MYMETA_KV_EINVAL;
-	if (old) {
-		if (mymeta_kv__size(old) != n)
-			return -MYMETA_KV_EBUSY;
-		return mymeta_kv__copy(m, end, off, (unsigned char *)val, n, 1);
-	}
-	if (used + n > MYMETA_KV_CAPACITY)
-		return -MYMETA_KV_ENOSPC;
-	err = mymeta_kv__shift(m, end, off, used, n, 1);
 	if (!err)
-		err = mymeta_kv__copy(m, end, off, (unsigned char *)val, n, 1);
-	if (err)
-		return err;
-	mymeta_kv__put_word(m, high | (unsigned long long)(code >> 1) << key);
-	mymeta_kv__put_word(m + 8, low | (unsigned long long)(code & 1) << key);
-	return 0;
+		err = mymeta_kv__write(m, end, key, raw, n, code, high, low, used);
+	return mymeta_kv__result(err, high);
 }
 
 /* Sets KEY to the SIZE bytes at VAL (in the store's byte order). */
@@ -217,12 +353,19 @@ static __always_inline int mymeta_kv_set(void *meta, void *end, unsigned int key
 	if (key >= 64)
 		return -MYMETA_KV_EINVAL;
 	switch (size) {
-	case 0:
-		return mymeta_kv__set(meta, end, key, val, 0, 1);
-	case 4:
-		return mymeta_kv__set(meta, end, key, val, 4, 2);
-	case 8:
-		return mymeta_kv__set(meta, end, key, val, 8, 3);
+	case 0: {
+		return mymeta_kv__set(meta, end, key, 0, 0, 1);
+	}
+	case 4: {
+		unsigned int raw;
+		__builtin_memcpy(&raw, val, 4);
+		return mymeta_kv__set(meta, end, key, raw, 4, 2);
+	}
+	case 8: {
+		unsigned long long raw;
+		__builtin_memcpy(&raw, val, 8);
+		return mymeta_kv__set(meta, end, key, raw, 8, 3);
+	}
 	default:
 		return -MYMETA_KV_EINVAL;
 	}
@@ -231,7 +374,7 @@ static __always_inline int mymeta_kv_set(void *meta, void *end, unsigned int key
 /* The header, and where KEY's value is and its size: -EINVAL as _open does or for a key
  * not 0-63, -ENOENT when KEY is not set. */
 static __always_inline int mymeta_kv__find(unsigned char *m, void *end, unsigned int key, unsigned long long *high,
-					  unsigned long long *low, unsigned int *used, unsigned int *off,
+					  unsigned long long *low, unsigned int *used, unsigned long long *off,
 					  unsigned int *size)
 {
 	if (key >= 64)
@@ -244,45 +387,89 @@ static __always_inline int mymeta_kv__find(unsigned char *m, void *end, unsigned
 		return -MYMETA_KV_ENOENT;
 	*size = mymeta_kv__size(code);
 	*off = mymeta_kv__offset(*high, *low, key);
-	return *off > *used ? -MYMETA_KV_EINVAL : 0;
+	return 0;
+}
+
+/* KEY's value, as _load reads it, and its size; BUFSIZE is the most it may have (-EFBIG).
+ * HIGH: the header's first word (0 until it is read). */
+static __always_inline int mymeta_kv__get(void *meta, void *end, unsigned int key, unsigned int bufsize,
+					 unsigned long long *raw, unsigned long long *high)
+{
+	unsigned long long low = 0, off = 0;
+	unsigned int used = 0, size = 0;
+	int err = mymeta_kv__find(meta, end, key, high, &low, &used, &off, &size);
+	if (err)
+		return err;
+	if (size > bufsize)
+		return -MYMETA_KV_EFBIG;
+	*raw = 0;
+	switch (size) {
+	case 4: {
+		unsigned char *at;
+		if (mymeta_kv__at(meta, end, off, 4, &at))
+			return -MYMETA_KV_EINVAL;
+		*raw = mymeta_kv__load(at, 4);
+		break;
+	}
+	case 8: {
+		unsigned char *at;
+		if (mymeta_kv__at(meta, end, off, 8, &at))
+			return -MYMETA_KV_EINVAL;
+		*raw = mymeta_kv__load(at, 8);
+		break;
+	}
+	}
+	return (int)size;
 }
 
 /* Copies KEY's value into BUF (BUFSIZE bytes); returns its size. */
 static __always_inline int mymeta_kv_get(void *meta, void *end, unsigned int key, void *buf, unsigned int bufsize)
 {
-	unsigned long long high, low;
-	unsigned int used, off, size;
-	int err = mymeta_kv__find(meta, end, key, &high, &low, &used, &off, &size);
-	if (err)
-		return err;
-	if (size > bufsize)
-		return -MYMETA_KV_EFBIG;
+	unsigned long long raw = 0, high = 0;
+	int size = mymeta_kv__get(meta, end, key, bufsize, &raw, &high);
 	switch (size) {
-	case 4:
-		err = mymeta_kv__copy(meta, end, off, buf, 4, 0);
-		break;
-	case 8:
-		err = mymeta_kv__copy(meta, end, off, buf, 8, 0);
+	case 4: {
+		unsigned int v = raw;
+		__builtin_memcpy(buf, &v, 4);
 		break;
 	}
-	return err ? err : (int)size;
+	case 8: {
+		unsigned long long v = raw;
+		__builtin_memcpy(buf, &v, 8);
+		break;
+	}
+	}
+	return mymeta_kv__result(size, high);
 }
 
-/* Removes KEY and its value. */
-static __always_inline int mymeta_kv_delete(void *meta, void *end, unsigned int key)
+/* Removes KEY and its value; the bytes it frees at the end are zeroed. */
+static __always_inline int mymeta_kv__delete(void *meta, void *end, unsigned int key, unsigned long long *word)
 {
-	unsigned long long high, low;
-	unsigned int used, off, size;
+	unsigned long long high = 0, low = 0, off = 0;
+	unsigned int used = 0, size = 0;
 	int err = mymeta_kv__find(meta, end, key, &high, &low, &used, &off, &size);
+	*word = high;
 	if (err)
 		return err;
 	switch (size) {
-	case 4:
-		err = mymeta_kv__close_gap(meta, end, off, used, 4);
+	case 4: {
+		err = mymeta_kv__move(meta, end, off, used - off - 4, 4, 0);
+		unsigned char *tail;
+		if (!err)
+			err = mymeta_kv__at(meta, end, used - 4, 4, &tail);
+		if (!err)
+			mymeta_kv__store(tail, 0, 4);
 		break;
-	case 8:
-		err = mymeta_kv__close_gap(meta, end, off, used, 8);
+	}
+	case 8: {
+		err = mymeta_kv__move(meta, end, off, used - off - 8, 8, 0);
+		unsigned char *tail;
+		if (!err)
+			err = mymeta_kv__at(meta, end, used - 8, 8, &tail);
+		if (!err)
+			mymeta_kv__store(tail, 0, 8);
 		break;
+	}
 	}
 	if (err)
 		return err;
@@ -291,41 +478,46 @@ static __always_inline int mymeta_kv_delete(void *meta, void *end, unsigned int 
 	return 0;
 }
 
+static __always_inline int mymeta_kv_delete(void *meta, void *end, unsigned int key)
+{
+	unsigned long long high = 0;
+	int err = mymeta_kv__delete(meta, end, key, &high);
+	return mymeta_kv__result(err, high);
+}
+
 /* 1 if KEY is set, 0 if not. */
 static __always_inline int mymeta_kv_is_set(void *meta, void *end, unsigned int key)
 {
-	unsigned long long high, low;
-	unsigned int used;
-	int err = key >= 64 ? -MYMETA_KV_EINVAL : mymeta_kv__open(meta, end, &high, &low, &used);
-	return err ? err : (int)(((high | low) >> key) & 1); /* no offset needed: the cheap one */
+	unsigned long long high = 0, low = 0;
+	unsigned int used = 0;
+	if (key >= 64)
+		return -MYMETA_KV_EINVAL;
+	int err = mymeta_kv__open(meta, end, &high, &low, &used);
+	return mymeta_kv__result(err ? err : (int)(((high | low) >> key) & 1), high); /* no offset */
 }
+
 /* KEY's value as an unsigned number of SIZE bytes (a constant after inlining). */
 static __always_inline int mymeta_kv__get_uint(void *meta, void *end, unsigned int key, const unsigned int size,
 					      unsigned long long *out)
 {
-	unsigned char b[8];
-	int r = mymeta_kv_get(meta, end, key, b, size);
-	if (r < 0)
-		return r;
-	if (r != (int)size)
-		return -MYMETA_KV_EINVAL;
-	unsigned long long v = 0;
-MYMETA_KV__UNROLL
-	for (unsigned int i = 0; i < size; i++)
-		v = v << 8 | b[size - 1 - i];
-	*out = v;
-	return 0;
+	unsigned long long raw = 0, high = 0;
+	int r = mymeta_kv__get(meta, end, key, size, &raw, &high);
+	if (r >= 0 && r != (int)size)
+		r = -MYMETA_KV_EINVAL;
+	*out = r < 0 ? 0 : MYMETA_KV__ORDER(raw, size);
+	return mymeta_kv__result(r < 0 ? r : 0, high);
 }
 
 /* Sets KEY to the low SIZE bytes of V, in the store's byte order. */
 static __always_inline int mymeta_kv__set_uint(void *meta, void *end, unsigned int key, const unsigned int size,
 					      unsigned long long v)
 {
-	unsigned char b[8];
-MYMETA_KV__UNROLL
-	for (unsigned int i = 0; i < size; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	return mymeta_kv_set(meta, end, key, b, size);
+	if (key >= 64)
+		return -MYMETA_KV_EINVAL;
+	return mymeta_kv__set(meta, end, key, MYMETA_KV__ORDER(v, size), size,
+				    size == 4 ? 2 :
+				    size == 8 ? 3 :
+				    0);
 }
 
 /* Per key NAME: mymeta_delete_NAME(meta, end) and mymeta_is_set_NAME(meta, end); a flag has
@@ -349,7 +541,7 @@ MYMETA_KV__UNROLL
 #define MYMETA_KV__VALUE_KEY(name, NAME, type, utype, size)						\
 	static __always_inline int mymeta_get_##name(void *meta, void *end, type *value)		\
 	{												\
-		unsigned long long v;									\
+		unsigned long long v = 0;								\
 		int r = mymeta_kv__get_uint(meta, end, MYMETA_KEY(NAME), size, &v);			\
 		if (!r)											\
 			*value = (type)(utype)v;							\
