@@ -18,6 +18,9 @@ from btfmeta.core.match import fields_are_compat, spec_match, types_are_compat, 
 from btfmeta.core.patch import Patcher
 from btfmeta.elf.insn import CALL, LD_IMM64, POISON_IMM, Insn, decode, encode_into
 from btfmeta.elf.reach import reachable
+from btfmeta.profiles.libbpf import PROFILES
+
+NEWEST = PROFILES["1.7"]
 
 
 def _noop(*_a, **_k) -> None:
@@ -103,7 +106,7 @@ def test_field_relocations(kind, access, local_value, target_value, big_endian_s
     ls = parse_spec(LOCAL, 4, access, kind, "p", _noop)
     assert format_spec(ls).startswith(f"<{kind_name(kind)}> [4] struct meta.")
     matched, ts = spec_match(ls, TARGET, 3, _noop)
-    res = calc_relo(ls, ts if matched else None, kind, "p", 0, _noop)
+    res = calc_relo(ls, ts if matched else None, kind, "p", 0, _noop, NEWEST)
     assert res.orig_val == local_value
     if kind != ReloKind.FIELD_EXISTS and not matched:
         assert res.poison
@@ -114,19 +117,20 @@ def test_field_relocations(kind, access, local_value, target_value, big_endian_s
         be_ls = parse_spec(be, 4, access, kind, "p", _noop)
         _, be_ts = spec_match(be_ls, TARGET, 3, _noop)
         # (8 - byte_sz) * 8 + (bit_off - byte_off * 8): pcp at bit 70 of a u16 unit at byte 8
-        assert calc_relo(be_ls, be_ts, kind, "p", 0, _noop).new_val == big_endian_shift == (8 - 2) * 8 + (70 - 8 * 8)
+        shift = calc_relo(be_ls, be_ts, kind, "p", 0, _noop, NEWEST).new_val
+        assert shift == big_endian_shift == (8 - 2) * 8 + (70 - 8 * 8)
 
 
 def test_enum_and_type_relocations():
     ls = parse_spec(LOCAL, 6, "1", ReloKind.ENUMVAL_VALUE, "p", _noop)
     matched, ts = spec_match(ls, TARGET, 5, _noop)
-    assert matched and calc_relo(ls, ts, ReloKind.ENUMVAL_VALUE, "p", 0, _noop).new_val == 60
+    assert matched and calc_relo(ls, ts, ReloKind.ENUMVAL_VALUE, "p", 0, _noop, NEWEST).new_val == 60
     ls = parse_spec(LOCAL, 6, "0", ReloKind.ENUMVAL_EXISTS, "p", _noop)
     matched, ts = spec_match(ls, TARGET, 5, _noop)
-    assert not matched and calc_relo(ls, None, ReloKind.ENUMVAL_EXISTS, "p", 0, _noop).new_val == 0
+    assert not matched and calc_relo(ls, None, ReloKind.ENUMVAL_EXISTS, "p", 0, _noop, NEWEST).new_val == 0
     ls = parse_spec(LOCAL, 4, "0", ReloKind.TYPE_SIZE, "p", _noop)
     matched, ts = spec_match(ls, TARGET, 3, _noop)
-    assert matched and calc_relo(ls, ts, ReloKind.TYPE_SIZE, "p", 0, _noop).new_val == 16
+    assert matched and calc_relo(ls, ts, ReloKind.TYPE_SIZE, "p", 0, _noop, NEWEST).new_val == 16
     with pytest.raises(CoreError) as err:
         parse_spec(LOCAL, 4, "0:9", ReloKind.FIELD_BYTE_OFFSET, "p", _noop)  # no member 9
     assert err.value.err == -errno.EINVAL

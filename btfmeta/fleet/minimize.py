@@ -42,13 +42,13 @@ def xz_tar(name: str, data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str], Path]) -> Minimized:
-    objects, modules, root = shared
+def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str], Path, str | None]) -> Minimized:
+    objects, modules, root, libbpf = shared
     out = Minimized(kernel.release)
     where = kernel.path.parent.relative_to(root) if kernel.path.is_relative_to(root) else Path()
     try:
         vmlinux = Spec.parse(read_btf(kernel.path), path=str(kernel.path), index_cache=False)
-        raw = minimize(objects, vmlinux)[0].to_bytes()
+        raw = minimize(objects, vmlinux, libbpf)[0].to_bytes()
         name = f"{kernel.release}.btf"
         out.files[str(where / f"{name}.tar.xz")] = xz_tar(name, raw)
         out.sizes[str(where / f"{name}.tar.xz")] = len(raw)
@@ -59,7 +59,7 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
         path = kernel.modules[module]
         rel = str(where / "modules" / kernel.release / f"{module}.btf.xz")
         try:
-            raw = minimize(objects, Spec.parse(read_btf(path), base=vmlinux, path=str(path)))[0].to_bytes()
+            raw = minimize(objects, Spec.parse(read_btf(path), base=vmlinux, path=str(path)), libbpf)[0].to_bytes()
         except (BtfmetaError, RelocationError) as exc:
             out.errors.append(f"{module}: {exc}")
             continue
@@ -70,10 +70,10 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
 
 def minimize_fleet(kernels: Sequence[Kernel], objects: dict[str, bytes], root: Path, outdir: Path, *,
                    modules: Sequence[str] = (), jobs: int = 1, progress: Callable[[int, int, str], None] | None = None,
-                   scheduler: str | None = None) -> list[Minimized]:
+                   scheduler: str | None = None, libbpf: str | None = None) -> list[Minimized]:
     """Minimize every kernel (on ``jobs`` processes or a Dask cluster) and write the results
     under ``outdir`` (here, whatever computed them)."""
-    results = map_kernels(minimize_kernel, kernels, (objects, tuple(modules), Path(root).absolute()), jobs=jobs,
+    results = map_kernels(minimize_kernel, kernels, (objects, tuple(modules), Path(root).absolute(), libbpf), jobs=jobs,
                           progress=progress, scheduler=scheduler)
     for r in results:
         for rel, data in sorted(r.files.items()):
