@@ -146,7 +146,9 @@ def parse_loader_output(stdout: str, stderr: str) -> LibbpfRun:
             loaded = True
         elif line.startswith("run "):
             runs.append(line)
-    log = [line[len("libbpf: "):] for line in stderr.splitlines() if line.startswith("libbpf: ")]
+    # libbpf 1.1's "error matching candidate" line ends in "\n ": the next line starts with a space
+    lines = [line.lstrip(" ") for line in stderr.splitlines()]
+    log = [line[len("libbpf: "):] for line in lines if line.startswith("libbpf: ")]
     return LibbpfRun(log, insns, loaded, runs, stderr)
 
 

@@ -121,7 +121,7 @@ def libbpf_profile(version: str | libbpf_profiles.Libbpf | None) -> libbpf_profi
 
 
 def errtext(profile: libbpf_profiles.Libbpf, err: int) -> str:
-    """An errno as that libbpf's warnings print it: -22, or -EINVAL (1.6's errstr())."""
+    """An errno as that libbpf's libbpf.c warnings print it: -22, or -EINVAL (1.6's errstr())."""
     if profile.symbolic_errno and -err in errno.errorcode:
         return "-" + errno.errorcode[-err]
     return str(err)
@@ -261,7 +261,7 @@ def decide(run: _Run, rec, i: int, prog: str, record: RelocationRecord) -> Reloc
         ls = parse_spec(local, rec.type_id, access or "", rec.kind, prog, log)
     except CoreError as exc:
         log(f"prog '{prog}': relo #{i}: parsing [{rec.type_id}] {kind_str(lt)} {lname or '<anon>'} + "
-            f"{access if access is not None else '<?>'} failed: {errtext(profile, exc.err)}", warn=True)
+            f"{access if access is not None else '<?>'} failed: {exc.err}", warn=True)
         raise CoreError(-errno.EINVAL) from None
     record.local_spec = local_text = format_spec(ls)
     record.access = access
@@ -282,9 +282,8 @@ def decide(run: _Run, rec, i: int, prog: str, record: RelocationRecord) -> Reloc
         try:
             matches, ts = spec_match(ls, cand.btf, cand.id, log)
         except _MatchFailed as exc:
-            space = " " if profile.candidate_error_space else ""
-            log(f"prog '{prog}': relo #{i}: error matching candidate #{ci} {format_spec(exc.spec)}{space}: "
-                f"{errtext(profile, exc.err)}", warn=True)
+            log(f"prog '{prog}': relo #{i}: error matching candidate #{ci} {format_spec(exc.spec)}: {exc.err}",
+                warn=True)
             raise CoreError(exc.err) from None
         text = format_spec(ts)
         record.candidates.append(CandidateRecord(cand.id, get(cand.btf, cand.id).name, text, matches))
