@@ -179,6 +179,16 @@ def host_mirror(sources: Path = Path("/etc/apt")) -> str:
     return DEFAULT_MIRROR
 
 
+def host_apt_options() -> list[str]:
+    """apt options the host's own apt configuration sets that the chroot needs too: a
+    snapshot mirror's Release files expire, and a host that accepts that says so
+    (``Acquire::Check-Valid-Until "false"``)."""
+    if shutil.which("apt-config") is None:
+        return []
+    proc = subprocess.run(["apt-config", "shell", "V", "Acquire::Check-Valid-Until"], capture_output=True, text=True)
+    return ["-o", "Acquire::Check-Valid-Until=false"] if proc.stdout.strip() in ("V='false'", "V='0'") else []
+
+
 def _sh(argv: Sequence[str]) -> None:
     print("+", " ".join(argv), flush=True)
     subprocess.run(list(argv), check=True)
@@ -205,8 +215,9 @@ def make(suite: str, mirror: str | None = None) -> Judge:
     missing = [p for p in PACKAGES if p not in _dpkg_versions(root, PACKAGES)]
     if missing:
         chroot = ["chroot", str(root), "env", *(f"{k}={v}" for k, v in CHROOT_ENV.items())]
-        _sh([*chroot, "apt-get", "update", "-q"])
-        _sh([*chroot, "apt-get", "install", "-y", "-q", "--no-install-recommends", *missing])
+        options = host_apt_options()
+        _sh([*chroot, "apt-get", *options, "update", "-q"])
+        _sh([*chroot, "apt-get", *options, "install", "-y", "-q", "--no-install-recommends", *missing])
     versions = _dpkg_versions(root, PACKAGES + ("libbpf1",))
     (root / STAMP).write_text(json.dumps({"suite": suite, "mirror": mirror, "packages": versions}, indent=1,
                                          sort_keys=True) + "\n")
