@@ -171,6 +171,14 @@ def toolchain(request) -> judges.Judge:
     return toolchain_judge(request.param)
 
 
+def per_toolchain(values: list, in_chroots: list | None = None) -> list:
+    """Parameters ``(toolchain, value)`` for ``parametrize("toolchain, NAME", ..., indirect=
+    ["toolchain"])``: every value on the host, ``in_chroots`` (default: every value) in each
+    chroot -- the judged tests' CI time grows with each toolchain."""
+    chroot_values = values if in_chroots is None else in_chroots
+    return [pytest.param(t, v, id=f"{t}-{v}") for t in TOOLCHAINS for v in (values if t == "host" else chroot_values)]
+
+
 @dataclass
 class LibbpfJudge:
     """tests/helpers/core_loader.c built in one toolchain against its own libbpf, and run there."""

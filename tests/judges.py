@@ -112,6 +112,12 @@ class Judge:
     def __str__(self) -> str:
         return self.suite
 
+    def package_files(self, package: str) -> list[str]:
+        """The paths (as the judge sees them) that ``package`` installed."""
+        proc = subprocess.run(["dpkg-query", "--admindir", str(self.root / "var/lib/dpkg"), "-L", package],
+                              capture_output=True, text=True)
+        return proc.stdout.splitlines() if proc.returncode == 0 else []
+
     def workdir(self) -> Path:
         """A fresh directory under the judge's /tmp (as a host path), removed at exit."""
         base = self.root / "tmp" / f"btfmeta-{os.getpid()}"
