@@ -1,5 +1,5 @@
 """Real CO-RE objects nobody on this project wrote: the BPF objects that each toolchain's
-libbpf-tools (execsnoop, biolatency, tcpconnect, ...: Debian 12's 0.24, trixie's 0.31,
+libbpf-tools (execsnoop, biolatency, tcpconnect, ...: Debian 12's 0.26, trixie's 0.31,
 sid's 0.37) carry inside their binaries (libbpf skeletons).  Against a spread of the
 fleet's kernels, btfmeta's relocation decisions -- refusal or not, and which instructions
 are poisoned -- are that toolchain's libbpf's (1.1.2, 1.5.0, 1.7.0), with the matching
