@@ -97,3 +97,18 @@ def test_error_matching_a_candidate(libbpf_judge, clang, tmp_path):
         assert any("error matching candidate #0" in line for line in exc.log)
     else:
         raise AssertionError("btfmeta relocated what libbpf refuses")
+
+
+def test_text_function_is_a_subprogram_from_1_5_ac9ced9e(libbpf_judge, clang, tmp_path):
+    """libbpf ac9ced9e (1.5): every .text function is a subprogram; before, an object's only
+    function was an entry program even in .text.  The relocation is the same either way
+    (btfmeta's log is every libbpf's); only whether libbpf has a program to load differs."""
+    prog = build(clang, tmp_path, "prog", HEAD + "struct meta { int a; int b; } "
+                 "__attribute__((preserve_access_index));\n"
+                 "__attribute__((noinline)) int text_fn(struct meta *m) { return m->b; }\n")
+    target = build(clang, tmp_path, "target", "struct meta { long x; int b; int a; } m;\n")
+    theirs = libbpf_judge.run(prog, target)
+    ours = relocate_object(prog.read_bytes(), load_spec(target), libbpf=libbpf_judge.profile)
+    assert decisions(ours.log) == decisions(theirs.log)
+    assert [r.result for r in ours.records] == ["patched"]
+    assert list(theirs.insns) == (["text_fn"] if libbpf_judge.profile == "1.1" else [])
