@@ -163,6 +163,7 @@ def toolchain_judge(name: str) -> judges.Judge:
     judge = judges.host() if name == "host" else judges.find(name)
     need(judge is not None, f"judge chroot '{name}' not made or not mounted in {judges.location()} "
          f"(as root: python -m tests.judges {name})")
+    need(not judge.chroot or os.geteuid() == 0, f"running the tools of chroot '{name}' needs root (chroot(2))")
     return judge
 
 
