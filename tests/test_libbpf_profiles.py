@@ -8,9 +8,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from btfmeta import Spec, load_spec
+import pytest
+
+from btfmeta import Spec, Target, load_spec
 from btfmeta.btf import types as T
 from btfmeta.core.btfutil import int_encoding_word
+from btfmeta.errors import BtfmetaError
 from btfmeta.relocate import RelocationError, relocate_object
 
 from .conftest import LibbpfJudge, run_cli
@@ -112,3 +115,21 @@ def test_text_function_is_a_subprogram_from_1_5_ac9ced9e(libbpf_judge, clang, tm
     assert decisions(ours.log) == decisions(theirs.log)
     assert [r.result for r in ours.records] == ["patched"]
     assert list(theirs.insns) == (["text_fn"] if libbpf_judge.profile == "1.1" else [])
+
+
+def test_every_entry_point_takes_the_profile(clang, tmp_path):
+    """--libbpf on check (and --fleet's path through Target), relocate and minimize, and
+    Target(libbpf=): the u32[4]/u32[8] read is refused by 1.1 and 1.5, fine for 1.7 (the
+    default); an unknown version is refused up front."""
+    prog = build(clang, tmp_path, "prog", HEAD + "struct meta { unsigned int a[4]; unsigned int b; } "
+                 "__attribute__((preserve_access_index));\n" + XDP
+                 + "if ((void *)(m + 1) > (void *)(long)ctx->data) return 0; return *m->a; }\n" + TAIL)
+    target = build(clang, tmp_path, "target", "struct meta { unsigned int a[8]; unsigned int b; } m;\n")
+    for version, code in (("1.1", 1), ("1.5", 1), ("1.7", 0), (None, 0)):
+        option = ["--libbpf", version] if version else []
+        assert run_cli("check", str(prog), "--btf", str(target), *option).code == code, version
+        assert Target.from_files(target, libbpf=version).load(prog.read_bytes()).refused is bool(code), version
+        assert run_cli("relocate", str(prog), "--btf", str(target), "-o", str(tmp_path / "out.o"), *option).code == 0
+        assert run_cli("minimize", str(prog), "--btf", str(target), "-o", str(tmp_path / "min.btf"), *option).code == 0
+    with pytest.raises(BtfmetaError, match=r"unknown libbpf profile '1\.3'"):
+        Target.from_files(target, libbpf="1.3")
