@@ -164,6 +164,16 @@ def compile_cmd(headers: tuple[str, ...], output: str, base: str | None, include
         write_output(output, spec.to_bytes())
 
 
+def _libbpf_option(f):
+    """--libbpf VERSION: whose CO-RE decisions, refusals and log lines to follow."""
+    from .profiles import newest
+    from .profiles.libbpf import PROFILES
+
+    return click.option("--libbpf", type=click.Choice(list(PROFILES)), default=None,
+                        help="Follow this libbpf's CO-RE decisions and log lines (default: the newest, "
+                        f"{newest(PROFILES)}).")(f)
+
+
 def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str | None):
     """The target BTF and its name from --btf/--base, --module NAME, or --nic IFACE (its
     driver's BTF): the loader's ``Target`` constructors."""
@@ -191,23 +201,24 @@ def _target_btf(btf: str | None, base: str | None, module: str | None, nic: str 
 @click.option("--interval", type=click.FloatRange(0.01), default=1.0, show_default=True,
               help="With --watch: seconds between polls.")
 @click.option("--remove-on-refusal", is_flag=True, help="With --watch: remove OUTPUT when a program is refused.")
+@_libbpf_option
 def relocate_cmd(obj: str, btf: str | None, base: str | None, module: str | None, nic: str | None, output: str,
                  report: str | None, watch: bool, exec_cmd: str | None, interval: float,
-                 remove_on_refusal: bool) -> None:
-    """Apply OBJ's CO-RE relocations against a target BTF, as libbpf 1.1.2 would, and write
-    the patched object (applied records removed from .BTF.ext)."""
+                 remove_on_refusal: bool, libbpf: str | None) -> None:
+    """Apply OBJ's CO-RE relocations against a target BTF, as libbpf (--libbpf) would, and
+    write the patched object (applied records removed from .BTF.ext)."""
     from .relocate import RelocationError, relocate_object, report_json
 
     if output == "-" and report == "-":
         raise click.UsageError("-o - and --report - both want standard output")
     if watch:
         raise click.exceptions.Exit(_watch(obj, btf, base, module, nic, output, exec_cmd, interval,
-                                           remove_on_refusal, report))
+                                           remove_on_refusal, report, libbpf))
     if exec_cmd or remove_on_refusal:
         raise click.UsageError("--exec and --remove-on-refusal go with --watch")
     target, target_name = _target_btf(btf, base, module, nic)
     try:
-        result = relocate_object(read_bytes(obj), target, path=obj)
+        result = relocate_object(read_bytes(obj), target, path=obj, libbpf=libbpf)
     except RelocationError as exc:
         if report:
             _write_report(report, report_json(exc, obj=obj, target=target_name))
@@ -227,7 +238,8 @@ def _json(doc: dict) -> str:
 
 
 def _watch(obj: str, btf: str | None, base: str | None, module: str | None, nic: str | None, output: str,
-           exec_cmd: str | None, interval: float, remove_on_refusal: bool, report: str | None) -> int:
+           exec_cmd: str | None, interval: float, remove_on_refusal: bool, report: str | None,
+           libbpf: str | None) -> int:
     from .btf.kernel import check_interface_name
     from .elf.bpfobj import BpfObject
     from .loader import Files, Module, Nic, follow
@@ -240,7 +252,7 @@ def _watch(obj: str, btf: str | None, base: str | None, module: str | None, nic:
     BpfObject.parse(data, path=obj)  # bad input is refused before watching
     source = Files(btf, base) if btf else Module(module) if module else Nic(check_interface_name(nic))
     return follow.run(source, obj, data, output, exec_cmd=exec_cmd, interval=interval,
-                     remove_on_refusal=remove_on_refusal, log=lambda line: click.echo(line, err=True))
+                     remove_on_refusal=remove_on_refusal, log=lambda line: click.echo(line, err=True), libbpf=libbpf)
 
 
 def _write_report(dest: str, doc: dict) -> None:
@@ -286,14 +298,17 @@ def _read_objects(paths: tuple[str, ...]) -> dict[str, bytes]:
 @_fleet_options("also each kernel's module NAME")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text",
               show_default=True, help="csv: with --fleet; html: one self-contained page.")
+@_libbpf_option
 def check_cmd(objs: tuple[str, ...], btfs: tuple[str, ...], base: str | None, fleet: str | None,
-              modules: tuple[str, ...], jobs: int, scheduler: str | None, dask_local: str | None, fmt: str) -> None:
+              modules: tuple[str, ...], jobs: int, scheduler: str | None, dask_local: str | None, fmt: str,
+              libbpf: str | None) -> None:
     """Will OBJ run on each target layout (--btf), or each kernel of a fleet (--fleet)?
     Exit 1 if any program would be refused (or cannot be relocated) on any."""
     if bool(btfs) == bool(fleet):
         raise click.UsageError("give --btf (one or more) or --fleet")
     if fleet:
-        raise click.exceptions.Exit(_check_fleet(objs, fleet, modules, jobs, _scheduler(scheduler, dask_local), fmt))
+        raise click.exceptions.Exit(_check_fleet(objs, fleet, modules, jobs, _scheduler(scheduler, dask_local), fmt,
+                                                 libbpf))
     if len(objs) != 1 or fmt == "csv" or modules or jobs != 1 or scheduler or dask_local:
         raise click.UsageError("with --btf: one OBJ, --format text, json or html (--modules, -j go with --fleet)")
     from .commands import check
@@ -301,7 +316,7 @@ def check_cmd(objs: tuple[str, ...], btfs: tuple[str, ...], base: str | None, fl
     obj_path = objs[0]
     base_spec = load_spec(base) if base else None
     targets = [(t, load_spec(t, base=base_spec)) for t in btfs]
-    results = check.check(read_bytes(obj_path), targets, path=obj_path)
+    results = check.check(read_bytes(obj_path), targets, path=obj_path, libbpf=libbpf)
     if fmt == "html":
         from .commands import report
 
@@ -320,7 +335,8 @@ def _scheduler(address: str | None, local: str | None) -> str | None:
     return address or local
 
 
-def _fleet_results(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, scheduler: str | None):
+def _fleet_results(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, scheduler: str | None,
+                   libbpf: str | None):
     from .fleet import check
     from .fleet.inputs import discover
 
@@ -331,14 +347,14 @@ def _fleet_results(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], 
 
             check_module_name(m)
     return objects, check.check_fleet(discover(fleet), objects, modules=modules, jobs=jobs,
-                                      progress=check.terminal_progress, scheduler=scheduler)
+                                      progress=check.terminal_progress, scheduler=scheduler, libbpf=libbpf)
 
 
 def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jobs: int, scheduler: str | None,
-                 fmt: str) -> int:
+                 fmt: str, libbpf: str | None) -> int:
     from .fleet import check
 
-    objects, results = _fleet_results(objs, fleet, modules, jobs, scheduler)
+    objects, results = _fleet_results(objs, fleet, modules, jobs, scheduler, libbpf)
     if fmt == "html":
         from .commands import report
 
@@ -353,8 +369,9 @@ def _check_fleet(objs: tuple[str, ...], fleet: str, modules: tuple[str, ...], jo
 @click.argument("objs", metavar="OBJ...", nargs=-1, required=True, type=_PATH)
 @_fleet_options("also each kernel's module NAME")
 @click.option("-o", "--output", required=True, type=_PATH, help="The HTML page to write ('-': standard output).")
+@_libbpf_option
 def report_cmd(objs: tuple[str, ...], fleet: str | None, modules: tuple[str, ...], jobs: int, scheduler: str | None,
-               dask_local: str | None, output: str) -> None:
+               dask_local: str | None, output: str, libbpf: str | None) -> None:
     """The program x kernel matrix of `check --fleet` as one self-contained HTML page (exit 0
     once it is written; `check --fleet --format html` exits 1 when something is refused)."""
     from .commands import report
@@ -362,7 +379,7 @@ def report_cmd(objs: tuple[str, ...], fleet: str | None, modules: tuple[str, ...
 
     if not fleet:
         raise click.UsageError("report needs --fleet DIR")
-    objects, results = _fleet_results(objs, fleet, modules, jobs, _scheduler(scheduler, dask_local))
+    objects, results = _fleet_results(objs, fleet, modules, jobs, _scheduler(scheduler, dask_local), libbpf)
     write_output(output, report.fleet_html(groups(results), list(objects), fleet).encode("utf-8", "surrogateescape"))
 
 
@@ -373,9 +390,10 @@ def report_cmd(objs: tuple[str, ...], fleet: str | None, modules: tuple[str, ...
 @_fleet_options("also vmlinux + module NAME together, per kernel")
 @click.option("-o", "--output", required=True, type=_PATH, help="BTF to write (with --fleet: a directory).")
 @click.option("--report", "report", type=_PATH, help="With --btf: what was kept and why, as JSON ('-': stdout).")
+@_libbpf_option
 def minimize_cmd(objs: tuple[str, ...], btf: str | None, base: str | None, fleet: str | None,
                  modules: tuple[str, ...], jobs: int, scheduler: str | None, dask_local: str | None, output: str,
-                 report: str | None) -> None:
+                 report: str | None, libbpf: str | None) -> None:
     """The smallest BTF that relocates OBJ... as the full one does (bpftool gen min_core_btf's
     rules; split BTF too): for one target (--btf), or for every kernel of a fleet (--fleet)."""
     if bool(btf) == bool(fleet):
@@ -385,11 +403,11 @@ def minimize_cmd(objs: tuple[str, ...], btf: str | None, base: str | None, fleet
         if report or output == "-":
             raise click.UsageError("with --fleet: -o is a directory, and no --report")
         raise click.exceptions.Exit(_minimize_fleet(objects, fleet, modules, jobs, _scheduler(scheduler, dask_local),
-                                                    output))
+                                                    output, libbpf))
     from .core.minimize import minimize
 
     target = load_with_base(btf, base)
-    spec, kept = minimize(objects, target)
+    spec, kept = minimize(objects, target, libbpf)
     notes = kept.type_id_notes(target)
     for note in notes:
         click.echo(f"btfmeta: warning: {note['message']}", err=True)
@@ -408,7 +426,7 @@ def _kept_rows(target, kept):
 
 
 def _minimize_fleet(objects: dict[str, bytes], fleet: str, modules: tuple[str, ...], jobs: int,
-                    scheduler: str | None, outdir: str) -> int:
+                    scheduler: str | None, outdir: str, libbpf: str | None = None) -> int:
     from pathlib import Path
 
     from .fleet.check import terminal_progress
@@ -417,7 +435,7 @@ def _minimize_fleet(objects: dict[str, bytes], fleet: str, modules: tuple[str, .
 
     root = Path(fleet) if Path(fleet).is_dir() else Path(fleet).parent
     results = minimize_fleet(discover(fleet), objects, root, Path(outdir), modules=modules, jobs=jobs,
-                             progress=terminal_progress, scheduler=scheduler)
+                             progress=terminal_progress, scheduler=scheduler, libbpf=libbpf)
     lines = []
     for r in results:
         sizes = ", ".join(f"{rel}: {n} bytes" for rel, n in sorted(r.sizes.items()))

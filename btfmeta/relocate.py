@@ -1,5 +1,6 @@
 """``relocate``: apply a BPF object's CO-RE relocations against a target BTF offline, with
-libbpf 1.1.2's decisions, and write the patched object (the library API; the pipeline is
+the decisions of the libbpf its ``libbpf=`` profile names ("1.1", "1.5", "1.7"; the newest by
+default), and write the patched object (the library API; the pipeline is
 ``btfmeta.core.object``).
 
 A loader that re-relocates whenever the NIC's BTF changes calls ``relocate_object`` with

@@ -14,7 +14,7 @@ import pytest
 
 from btfmeta.cli import main
 
-from . import kernel_btf
+from . import judges, kernel_btf
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_BTF = kernel_btf.location()  # ../shared/btf/debian-6.1.0-56, or the cache tests/kernel_btf.py fills
@@ -128,11 +128,16 @@ def run_loader(loader: str, obj: Path, target: Path | None, metas: list[bytes] =
     if metas:
         cmd += ["run", *[m.hex() for m in metas]]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return parse_loader_output(proc.stdout, proc.stderr)
+
+
+def parse_loader_output(stdout: str, stderr: str) -> LibbpfRun:
+    """core_loader's stdout (programs, instructions, load and test-run results) and stderr (the log)."""
     insns: dict[str, list[str]] = {}
     current = None
     loaded = False
     runs = []
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith("prog "):
             current = insns.setdefault(line[5:], [])
         elif line.startswith("insn "):
@@ -141,8 +146,76 @@ def run_loader(loader: str, obj: Path, target: Path | None, metas: list[bytes] =
             loaded = True
         elif line.startswith("run "):
             runs.append(line)
-    log = [line[len("libbpf: "):] for line in proc.stderr.splitlines() if line.startswith("libbpf: ")]
-    return LibbpfRun(log, insns, loaded, runs, proc.stderr)
+    # libbpf 1.1's "error matching candidate" line ends in "\n ": the next line starts with a space
+    lines = [line.lstrip(" ") for line in stderr.splitlines()]
+    log = [line[len("libbpf: "):] for line in lines if line.startswith("libbpf: ")]
+    return LibbpfRun(log, insns, loaded, runs, stderr)
+
+
+# The judge toolchains (tests/judges.py): the host and each Debian chroot present. A test
+# that takes ``toolchain`` (or ``libbpf_judge``) runs once per toolchain, with the matching
+# profile; a chroot that is not there skips (fails under BTFMETA_REQUIRE_TOOLS=1).
+# BTFMETA_TOOLCHAINS=host,trixie limits the list (e.g. when the suite runs inside a chroot).
+TOOLCHAINS = [t for t in os.environ.get("BTFMETA_TOOLCHAINS", ",".join(["host", *judges.SUITES])).split(",") if t]
+
+
+def toolchain_judge(name: str) -> judges.Judge:
+    judge = judges.host() if name == "host" else judges.find(name)
+    need(judge is not None, f"judge chroot '{name}' not made or not mounted in {judges.location()} "
+         f"(as root: python -m tests.judges {name})")
+    need(not judge.chroot or os.geteuid() == 0, f"running the tools of chroot '{name}' needs root (chroot(2))")
+    return judge
+
+
+@pytest.fixture(scope="session", params=TOOLCHAINS)
+def toolchain(request) -> judges.Judge:
+    return toolchain_judge(request.param)
+
+
+def per_toolchain(values: list, in_chroots: list | None = None) -> list:
+    """Parameters ``(toolchain, value)`` for ``parametrize("toolchain, NAME", ..., indirect=
+    ["toolchain"])``: every value on the host, ``in_chroots`` (default: every value) in each
+    chroot -- the judged tests' CI time grows with each toolchain."""
+    chroot_values = values if in_chroots is None else in_chroots
+    return [pytest.param(t, v, id=f"{t}-{v}") for t in TOOLCHAINS for v in (values if t == "host" else chroot_values)]
+
+
+@dataclass
+class LibbpfJudge:
+    """tests/helpers/core_loader.c built in one toolchain against its own libbpf, and run there."""
+
+    judge: judges.Judge
+    loader: Path  # host path, inside the judge's root
+
+    @property
+    def profile(self) -> str:
+        """The btfmeta libbpf profile that matches this libbpf ("1.5")."""
+        return judges.short(self.judge.libbpf)
+
+    def run(self, obj: Path | bytes, target: Path | bytes | None, metas: list[bytes] = ()) -> LibbpfRun:
+        files = {"obj.o": obj} | ({"target.btf": target} if target is not None else {})
+        argv = [self.judge.inside(self.loader), "obj.o", "target.btf" if target is not None else "-"]
+        if metas:
+            argv += ["run", *[m.hex() for m in metas]]
+        ran = self.judge.run(argv, files, timeout=120)
+        shutil.rmtree(ran.work, ignore_errors=True)
+        return parse_loader_output(ran.stdout, ran.stderr)
+
+
+def libbpf_judge_for(judge: judges.Judge) -> LibbpfJudge:
+    need(judge.libbpf is not None and "gcc" in judge.versions, f"{judge}: libbpf-dev and gcc not installed")
+    need(os.geteuid() == 0, "loading BPF programs needs root")
+    src = Path(__file__).parent / "helpers" / "core_loader.c"
+    ran = judge.run(["gcc", "-O1", "-Wall", "-o", "core_loader", "core_loader.c", "-lbpf"], {"core_loader.c": src})
+    assert ran.returncode == 0, f"{judge}: building core_loader: {ran.stderr}"
+    return LibbpfJudge(judge, ran.work / "core_loader")
+
+
+@pytest.fixture(scope="session")
+def libbpf_judge(toolchain) -> LibbpfJudge:
+    """libbpf of each toolchain (the host's 1.1.2, trixie's 1.5.0, sid's 1.7.0): its log,
+    instructions and test runs; ``.profile`` is the ``--libbpf`` that matches it."""
+    return libbpf_judge_for(toolchain)
 
 
 def need_kernel(refusal: str | None, facility: str) -> None:

@@ -18,6 +18,9 @@ from btfmeta.core.match import fields_are_compat, spec_match, types_are_compat, 
 from btfmeta.core.patch import Patcher
 from btfmeta.elf.insn import CALL, LD_IMM64, POISON_IMM, Insn, decode, encode_into
 from btfmeta.elf.reach import reachable
+from btfmeta.profiles.libbpf import PROFILES
+
+NEWEST = PROFILES["1.7"]
 
 
 def _noop(*_a, **_k) -> None:
@@ -103,7 +106,7 @@ def test_field_relocations(kind, access, local_value, target_value, big_endian_s
     ls = parse_spec(LOCAL, 4, access, kind, "p", _noop)
     assert format_spec(ls).startswith(f"<{kind_name(kind)}> [4] struct meta.")
     matched, ts = spec_match(ls, TARGET, 3, _noop)
-    res = calc_relo(ls, ts if matched else None, kind, "p", 0, _noop)
+    res = calc_relo(ls, ts if matched else None, kind, "p", 0, _noop, NEWEST)
     assert res.orig_val == local_value
     if kind != ReloKind.FIELD_EXISTS and not matched:
         assert res.poison
@@ -114,19 +117,20 @@ def test_field_relocations(kind, access, local_value, target_value, big_endian_s
         be_ls = parse_spec(be, 4, access, kind, "p", _noop)
         _, be_ts = spec_match(be_ls, TARGET, 3, _noop)
         # (8 - byte_sz) * 8 + (bit_off - byte_off * 8): pcp at bit 70 of a u16 unit at byte 8
-        assert calc_relo(be_ls, be_ts, kind, "p", 0, _noop).new_val == big_endian_shift == (8 - 2) * 8 + (70 - 8 * 8)
+        shift = calc_relo(be_ls, be_ts, kind, "p", 0, _noop, NEWEST).new_val
+        assert shift == big_endian_shift == (8 - 2) * 8 + (70 - 8 * 8)
 
 
 def test_enum_and_type_relocations():
     ls = parse_spec(LOCAL, 6, "1", ReloKind.ENUMVAL_VALUE, "p", _noop)
     matched, ts = spec_match(ls, TARGET, 5, _noop)
-    assert matched and calc_relo(ls, ts, ReloKind.ENUMVAL_VALUE, "p", 0, _noop).new_val == 60
+    assert matched and calc_relo(ls, ts, ReloKind.ENUMVAL_VALUE, "p", 0, _noop, NEWEST).new_val == 60
     ls = parse_spec(LOCAL, 6, "0", ReloKind.ENUMVAL_EXISTS, "p", _noop)
     matched, ts = spec_match(ls, TARGET, 5, _noop)
-    assert not matched and calc_relo(ls, None, ReloKind.ENUMVAL_EXISTS, "p", 0, _noop).new_val == 0
+    assert not matched and calc_relo(ls, None, ReloKind.ENUMVAL_EXISTS, "p", 0, _noop, NEWEST).new_val == 0
     ls = parse_spec(LOCAL, 4, "0", ReloKind.TYPE_SIZE, "p", _noop)
     matched, ts = spec_match(ls, TARGET, 3, _noop)
-    assert matched and calc_relo(ls, ts, ReloKind.TYPE_SIZE, "p", 0, _noop).new_val == 16
+    assert matched and calc_relo(ls, ts, ReloKind.TYPE_SIZE, "p", 0, _noop, NEWEST).new_val == 16
     with pytest.raises(CoreError) as err:
         parse_spec(LOCAL, 4, "0:9", ReloKind.FIELD_BYTE_OFFSET, "p", _noop)  # no member 9
     assert err.value.err == -errno.EINVAL
@@ -226,3 +230,55 @@ def test_constant_errors_and_chars():
         binary("<<", CInt(1, 32, True), CInt(99, 32, True))
     assert unary("-", CInt(1, 32, False)).value == 0xFFFFFFFF
     assert parse_char_literal("'\\n'").value == 10 and parse_char_literal("L'\\xff'").value == 255
+
+
+# -- what changed between libbpf versions (btfmeta/profiles/libbpf.py) ---------------------
+
+
+def _relocate_field(local_build, target_build, kind: int, access: str, version: str):
+    local, target = _btf(local_build), _btf(target_build)
+    ls = parse_spec(local, local.find("meta"), access, kind, "p", _noop)
+    matched, ts = spec_match(ls, target, target.find("meta"), _noop)
+    assert matched
+    return calc_relo(ls, ts, kind, "p", 0, _noop, PROFILES[version])
+
+
+def _with_array(n: int):
+    def build(s: Spec) -> None:
+        u32 = s.add(T.Int(name="unsigned int", size=4, nr_bits=32))
+        idx = s.add(T.Int(name="__ARRAY_SIZE_TYPE__", size=4, nr_bits=32))
+        arr = s.add(T.Array(type=u32, index_type=idx, nelems=n))
+        s.add(T.Struct(name="meta", size=4 * n, members=[T.Member(name="a", type=arr, bits_offset=0)]))
+    return build
+
+
+def test_array_field_access_sized_by_element_from_1_6_d7a4ab15():
+    """libbpf d7a4ab15 (1.6): a BYTE_OFFSET load from a u32[4] field that is u32[8] in the
+    target moves one u32 either way; before, the arrays' sizes (16, 32) differed and the
+    load could not be resized (poisoned by patch_insn)."""
+    for version, fails in (("1.1", True), ("1.5", True), ("1.7", False)):
+        res = _relocate_field(_with_array(4), _with_array(8), ReloKind.FIELD_BYTE_OFFSET, "0:0", version)
+        assert res.fail_memsz_adjust is fails, version
+        assert (res.orig_sz, res.new_sz) == ((16, 32) if fails else (4, 4))
+
+
+def _with_enum_last(s: Spec) -> None:
+    """An unsigned, empty ENUM as the last type: the word after its header is the string
+    section's first word, "\\0abc", whose bit 24 is the low bit of 'c'."""
+    s.add(T.Int(name="abc", size=4, nr_bits=32))
+    s.add(T.Struct(name="meta", size=4, members=[T.Member(name="k", type=3, bits_offset=0)]))
+    s.add(T.Enum(name="kind", size=4))
+
+
+def _with_enum(s: Spec) -> None:
+    s.add(T.Enum(name="kind", size=4, values=[T.EnumValue(name="K", value=1)]))
+    s.add(T.Struct(name="meta", size=4, members=[T.Member(name="k", type=1, bits_offset=0)]))
+
+
+def test_signed_is_for_ints_and_signed_enums_from_1_3_b4c8def4():
+    """libbpf b4c8def4 (1.3): FIELD_SIGNED looks at INT encodings of INTs only; before, it
+    read the INT encoding bits of any kind's next word -- for this unsigned enum, the start
+    of the string section -- and said signed."""
+    assert _relocate_field(_with_enum, _with_enum_last, ReloKind.FIELD_SIGNED, "0:0", "1.1").new_val == 1
+    for version in ("1.5", "1.7"):
+        assert _relocate_field(_with_enum, _with_enum_last, ReloKind.FIELD_SIGNED, "0:0", version).new_val == 0

@@ -1,4 +1,5 @@
-"""relocate against real kernel BTF agrees with libbpf 1.1.2: programs compiled against
+"""relocate against real kernel BTF agrees with libbpf (each toolchain's, with the matching
+--libbpf profile): programs compiled against
 Debian 6.1's vmlinux.h read hundreds of kernel struct fields through CO-RE and are
 relocated against the PREEMPT_RT build's BTF (different layouts); programs reading NIC
 driver types are relocated against module split BTF on vmlinux."""
@@ -18,7 +19,7 @@ from btfmeta.compile import compile_headers
 from btfmeta.core.btfutil import skip_mods_and_typedefs
 from btfmeta.relocate import RelocationError, relocate_object
 
-from .conftest import run_loader
+from .conftest import LibbpfJudge, per_toolchain
 from .test_relocate_differential import INCLUDES, decisions
 
 MODULES = ["ice", "i40e", "ixgbe", "igc", "mlx4_en", "mlx5_core", "stmmac", "veth", "virtio_net"]
@@ -88,26 +89,26 @@ def unique_structs(spec: Spec, target: Spec, rng: random.Random, count: int) -> 
     return out
 
 
-def compare(tmp: Path, clang: str, loader: str, source: str, libbpf_target: Path, our_target: Spec,
+def compare(tmp: Path, clang: str, libbpf: LibbpfJudge, source: str, libbpf_target: Path, our_target: Spec,
             module: str | None = None) -> int:
     src = tmp / "prog.c"
     src.write_text(source)
     obj = tmp / "prog.o"
     subprocess.run([clang, "-g", "-O2", "-target", "bpf", *INCLUDES, "-c", str(src), "-o", str(obj)], check=True,
                    capture_output=True)
-    theirs = run_loader(loader, obj, libbpf_target)
+    theirs = libbpf.run(obj, libbpf_target)
     expected = decisions(theirs.log)
     if module:  # libbpf given a merged file says vmlinux; btfmeta names the module for split BTF types
         expected = [_module_line(line, our_target.start_id, module) for line in expected]
     try:
-        ours = relocate_object(obj.read_bytes(), our_target, path=str(obj))
+        ours = relocate_object(obj.read_bytes(), our_target, path=str(obj), libbpf=libbpf.profile)
     except RelocationError as exc:
         assert decisions(exc.log) == expected
         return len(expected)
     assert decisions(ours.log) == expected
     out = tmp / "ours.o"
     out.write_bytes(ours.data)
-    assert run_loader(loader, out, None).insns == theirs.insns
+    assert libbpf.run(out, None).insns == theirs.insns
     return sum(1 for line in expected if "patched insn" in line or "substituting" in line)
 
 
@@ -127,19 +128,20 @@ def vmlinux_header(shared_btf, bpftool, tmp_path_factory):
     return header, compile_headers([str(header)])
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_vmlinux_types_against_the_rt_kernel(tmp_path, shared_btf, clang, core_loader, vmlinux_header, seed):
+@pytest.mark.parametrize("toolchain, seed", per_toolchain([0, 1, 2], [0]), indirect=["toolchain"])
+def test_vmlinux_types_against_the_rt_kernel(tmp_path, shared_btf, clang, libbpf_judge, vmlinux_header, seed):
     header, local = vmlinux_header
     rt = load_spec(shared_btf / "vmlinux-rt.btf")
     rng = random.Random(seed)
     names = unique_structs(local, rt, rng, 40)
-    applied = compare(tmp_path, clang, core_loader, program(header, local, names, rng),
+    applied = compare(tmp_path, clang, libbpf_judge, program(header, local, names, rng),
                       shared_btf / "vmlinux-rt.btf", rt)
     assert applied > 100
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_nic_driver_types_in_module_btf(tmp_path, shared_btf, bpftool, clang, core_loader, module):
+@pytest.mark.parametrize("toolchain, module", per_toolchain(MODULES, ["ice", "igc", "veth"]),
+                         indirect=["toolchain"])
+def test_nic_driver_types_in_module_btf(tmp_path, shared_btf, bpftool, clang, libbpf_judge, module):
     vmlinux = load_spec(shared_btf / "vmlinux.btf")
     split = load_spec(shared_btf / "modules" / f"{module}.btf", base=vmlinux)
     merged = tmp_path / "merged.btf"
@@ -154,5 +156,5 @@ def test_nic_driver_types_in_module_btf(tmp_path, shared_btf, bpftool, clang, co
     rng.shuffle(own)
     names = [n for n in own if len(local.find_by_name(n, Kind.STRUCT)) == 1][:20]
     assert names, f"{module}: no driver struct to read"
-    applied = compare(tmp_path, clang, core_loader, program(header, local, names, rng), merged, split, module)
+    applied = compare(tmp_path, clang, libbpf_judge, program(header, local, names, rng), merged, split, module)
     assert applied >= len(names)

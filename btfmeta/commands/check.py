@@ -55,10 +55,10 @@ def invalid_reasons(result: TargetResult) -> list[str]:
 
 
 def check_target(obj_bytes: bytes, programs: list[str], target: Spec, name: str, *,
-                 path: str | None = None) -> TargetResult:
+                 path: str | None = None, libbpf: str | None = None) -> TargetResult:
     """One column of the matrix; ``programs`` names the object's functions."""
-    return evaluate(obj_bytes, programs, lambda data: relocate_object(data, target, path=path), name, path=path,
-                    target=target)[1]
+    return evaluate(obj_bytes, programs, lambda data: relocate_object(data, target, path=path, libbpf=libbpf), name,
+                    path=path, target=target)[1]
 
 
 def evaluate(obj_bytes: bytes, programs: list[str], relocate: Callable[[bytes], Relocated], name: str, *,
@@ -115,9 +115,10 @@ def program_names(obj_bytes: bytes, *, path: str | None = None) -> list[str]:
     return [p.name for cs in obj.sections.values() for p in cs.programs]
 
 
-def check(obj_bytes: bytes, targets: list[tuple[str, Spec]], *, path: str | None = None) -> list[TargetResult]:
+def check(obj_bytes: bytes, targets: list[tuple[str, Spec]], *, path: str | None = None,
+          libbpf: str | None = None) -> list[TargetResult]:
     programs = program_names(obj_bytes, path=path)  # read once
-    return [check_target(obj_bytes, programs, spec, name, path=path) for name, spec in targets]
+    return [check_target(obj_bytes, programs, spec, name, path=path, libbpf=libbpf) for name, spec in targets]
 
 
 def text(results: list[TargetResult]) -> str:

@@ -1,1 +1,2 @@
-"""CO-RE relocation with libbpf 1.1.2's decisions (relo_core.c), offline."""
+"""CO-RE relocation with libbpf's decisions (relo_core.c), offline, as each libbpf profile
+(btfmeta/profiles/libbpf.py) makes them."""

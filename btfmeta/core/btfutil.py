@@ -4,10 +4,11 @@ BTF cannot size is a ``CoreError`` carrying libbpf's negative errno (relo_core.c
 from __future__ import annotations
 
 import errno
+import struct
 
 from ..btf import query
 from ..btf import types as T
-from ..btf.kinds import Kind
+from ..btf.kinds import FIXED_WORDS, VLEN_WORDS, Kind
 from ..btf.query import (
     KIND_STR,
     MODS_AND_TYPEDEF,
@@ -22,7 +23,7 @@ from ..btf.spec import Spec
 from ..errors import TypeLookupError
 
 __all__ = ["KIND_STR", "MODS_AND_TYPEDEF", "CoreError", "core_compatible_kinds", "essential", "essential_matches",
-           "essential_len", "follow", "get", "is_composite", "kind", "kind_str", "resolve_size",
+           "essential_len", "follow", "get", "int_encoding_word", "is_composite", "kind", "kind_str", "resolve_size",
            "skip_mods_and_typedefs"]
 
 
@@ -63,3 +64,23 @@ def core_compatible_kinds(ka: int, kb: int) -> bool:
 
 def is_composite(t: T.Type | None) -> bool:
     return kind(t) in (Kind.STRUCT, Kind.UNION)
+
+
+def int_encoding_word(btf: Spec, tid: int) -> int:
+    """The 32-bit word after type ``tid``'s 12-byte header in its BTF's raw bytes, which
+    libbpf's ``btf_int_encoding()`` reads whatever the kind: trailing data when the kind has
+    some, else the next record's name offset (past the type section: the bytes that follow
+    it in the file, 0 past the end)."""
+    layer = next(x for x in btf.layers() if tid >= x.start_id)
+    raw = layer.memo("raw bytes").get(0)
+    if raw is None:
+        raw = layer.memo("raw bytes")[0] = layer.to_bytes()
+    fmt = "<" if layer.byteorder == "little" else ">"
+    hdr_len, type_off = struct.unpack_from(fmt + "2I", raw, 4)
+    pos = hdr_len + type_off
+    for _ in range(tid - layer.start_id):
+        info = struct.unpack_from(fmt + "I", raw, pos + 4)[0]
+        k = (info >> 24) & 0x1F
+        pos += 12 + 4 * (FIXED_WORDS[k] + (info & 0xFFFF) * VLEN_WORDS[k])
+    pos += 12
+    return struct.unpack_from(fmt + "I", raw, pos)[0] if pos + 4 <= len(raw) else 0

@@ -1,4 +1,4 @@
-"""Relocation values (bpf_core_calc_relo and friends), libbpf 1.1.2 variants."""
+"""Relocation values (bpf_core_calc_relo and friends), as each libbpf profile computes them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..btf.codec import s32
 from ..btf.kinds import INT_SIGNED, Kind
+from ..profiles.libbpf import Libbpf
 from .access import (
     BYTE_OFF,
     BYTE_SZ,
@@ -23,7 +24,7 @@ from .access import (
     TYPE_SIZE,
     AccessSpec,
 )
-from .btfutil import CoreError, get, kind, resolve_size, skip_mods_and_typedefs
+from .btfutil import CoreError, get, int_encoding_word, kind, resolve_size, skip_mods_and_typedefs
 
 U32 = 0xFFFFFFFF
 U64 = 0xFFFFFFFFFFFFFFFF
@@ -54,7 +55,33 @@ class _FieldOut:
     validate: bool = True
 
 
-def _field_value(spec: AccessSpec | None, relo_kind: int, prog: str, insn_idx: int, log,
+def _mem_size(btf, tid: int, profile: Libbpf) -> int:
+    """The size a load/store of type ``tid`` moves: the whole type, or from 1.6 (d7a4ab15)
+    an array's innermost element -- what LDX/ST/STX actually move."""
+    if profile.array_sized_by_element:
+        tid, t = skip_mods_and_typedefs(btf, tid)
+        while kind(t) == Kind.ARRAY:
+            tid, t = skip_mods_and_typedefs(btf, t.type)
+    try:
+        return resolve_size(btf, tid)
+    except CoreError:
+        raise CoreError(-errno.EINVAL) from None
+
+
+def _signed(btf, tid: int, mt, profile: Libbpf) -> int:
+    """FIELD_SIGNED: a signed enum, or an INT with the SIGNED encoding; before 1.3 (b4c8def4)
+    libbpf took the INT encoding bits of whatever kind the field has (the word after the
+    type's header), so a pointer or struct could come out signed."""
+    if kind(mt) in (Kind.ENUM, Kind.ENUM64) and mt.signed:
+        return 1
+    if kind(mt) == Kind.INT:
+        return int(bool(mt.encoding & INT_SIGNED))
+    if profile.signed_reads_any_kind:
+        return (int_encoding_word(btf, tid) >> 24) & INT_SIGNED
+    return 0
+
+
+def _field_value(spec: AccessSpec | None, relo_kind: int, prog: str, insn_idx: int, log, profile: Libbpf,
                  big_endian: bool = False) -> _FieldOut:
     out = _FieldOut()
     if relo_kind == FIELD_EXISTS:
@@ -68,7 +95,7 @@ def _field_value(spec: AccessSpec | None, relo_kind: int, prog: str, insn_idx: i
     if acc.name is None:
         if relo_kind == BYTE_OFF:
             out.value = spec.bit_offset // 8
-            out.mem_size = resolve_size(btf, acc.type_id)  # [1.1.2]: the whole accessed type
+            out.mem_size = _mem_size(btf, acc.type_id, profile)
             out.mem_type = acc.type_id
         elif relo_kind == BYTE_SZ:
             out.value = resolve_size(btf, acc.type_id)
@@ -103,15 +130,12 @@ def _field_value(spec: AccessSpec | None, relo_kind: int, prog: str, insn_idx: i
     if relo_kind == BYTE_OFF:
         out.value = byte_off
         if not bitfield:
-            out.mem_size = byte_sz
+            out.mem_size = _mem_size(btf, fid, profile)
             out.mem_type = fid
     elif relo_kind == BYTE_SZ:
         out.value = byte_sz
     elif relo_kind == SIGNED:
-        if kind(mt) in (Kind.ENUM, Kind.ENUM64):
-            out.value = int(mt.signed)
-        else:
-            out.value = int(kind(mt) == Kind.INT and bool(mt.encoding & INT_SIGNED))
+        out.value = _signed(btf, fid, mt, profile)
         out.validate = True
     elif relo_kind == LSHIFT_U64:
         # libbpf picks the formula by the byte order it runs on, the program's own; offline
@@ -154,14 +178,15 @@ def _enum_value(spec: AccessSpec | None, relo_kind: int) -> int:
     return v & U64
 
 
-def calc_relo(local: AccessSpec, targ: AccessSpec | None, relo_kind: int, prog: str, insn_idx: int, log) -> RelocResult:
+def calc_relo(local: AccessSpec, targ: AccessSpec | None, relo_kind: int, prog: str, insn_idx: int, log,
+              profile: Libbpf) -> RelocResult:
     res = RelocResult()
     if relo_kind in FIELD_KINDS:
         big_endian = local.btf.byteorder == "big"  # the object's order: where the program runs
-        lo = _field_value(local, relo_kind, prog, insn_idx, log, big_endian)
+        lo = _field_value(local, relo_kind, prog, insn_idx, log, profile, big_endian)
         res.orig_val, res.orig_sz, res.orig_type_id, res.validate = lo.value, lo.mem_size, lo.mem_type, lo.validate
         try:
-            to = _field_value(targ, relo_kind, prog, insn_idx, log, big_endian)
+            to = _field_value(targ, relo_kind, prog, insn_idx, log, profile, big_endian)
             res.new_val, res.new_sz, res.new_type_id = to.value, to.mem_size, to.mem_type
         except _Poison:
             res.poison = True

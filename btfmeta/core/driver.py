@@ -14,9 +14,12 @@ from ..btf.spec import Spec
 from ..elf.bpfobj import BpfObject
 from ..elf.insn import INSN_SIZE
 from ..errors import BtfmetaError, IncompatibleError
+from ..profiles import libbpf as libbpf_profiles
+from ..profiles import select
 from .access import TYPE_ID_LOCAL, TYPE_MATCHES, AccessSpec, format_spec, kind_name, parse_spec
 from .btfutil import KIND_STR, CoreError, core_compatible_kinds, essential_len, essential_matches, get, kind, kind_str
 from .calc import RelocResult, calc_relo
+from .match import MatchFailed as _MatchFailed
 from .match import spec_match
 from .patch import Patcher
 
@@ -110,6 +113,20 @@ def _errname(err: int) -> str:
     return errno.errorcode.get(-err, str(err))
 
 
+def libbpf_profile(version: str | libbpf_profiles.Libbpf | None) -> libbpf_profiles.Libbpf:
+    """The libbpf row for ``version`` ("1.1", "1.5.0", a row itself; None: the newest)."""
+    if isinstance(version, libbpf_profiles.Libbpf):
+        return version
+    return select("libbpf", libbpf_profiles.PROFILES, version)
+
+
+def errtext(profile: libbpf_profiles.Libbpf, err: int) -> str:
+    """An errno as that libbpf's libbpf.c warnings print it: -22, or -EINVAL (1.6's errstr())."""
+    if profile.symbolic_errno and -err in errno.errorcode:
+        return "-" + errno.errorcode[-err]
+    return str(err)
+
+
 def find_candidates(local: Spec, local_id: int, target: Spec, log) -> list[Candidate]:
     """``bpf_core_find_cands``: same kind (ENUM and ENUM64 alike), same essential name,
     ids ascending; the base ("vmlinux") first and split BTF ("modules") only if it had none."""
@@ -151,12 +168,15 @@ class _Run:
     obj: BpfObject
     target: Spec
     log: _Log
+    profile: libbpf_profiles.Libbpf
     cache: dict[int, list[Candidate]] = field(default_factory=dict)
 
 
-def relocate(obj: BpfObject, target: Spec) -> Outcome:
-    """Relocate every CO-RE record of ``obj`` against ``target``, patching its code sections."""
-    run = _Run(obj, target, _Log())
+def relocate(obj: BpfObject, target: Spec, libbpf: str | libbpf_profiles.Libbpf | None = None) -> Outcome:
+    """Relocate every CO-RE record of ``obj`` against ``target`` as libbpf ``libbpf`` does
+    (a version or profile row; the newest when None), patching its code sections."""
+    profile = libbpf_profile(libbpf)
+    run = _Run(obj, target, _Log(), profile)
     records: list[RelocationRecord] = []
     ext = obj.btf_ext
     if ext is None or not ext.core_relo:
@@ -188,13 +208,14 @@ def relocate(obj: BpfObject, target: Spec) -> Outcome:
             log.current = record.log
             try:
                 res = decide(run, rec, i, prog.name, record)
-                apply(Patcher(section.data, prog.start, prog.count, obj.big_endian, prog.name, log), record, res)
+                apply(Patcher(section.data, prog.start, prog.count, obj.big_endian, prog.name, log), record, res,
+                      profile)
             except CoreError as exc:
                 record.result = "error"
                 record.error = _errname(exc.err)
                 what = "failed to patch insn" if isinstance(exc, _PatchFailed) else "failed to relocate"
                 if not isinstance(exc, _PatchFailed):
-                    log(f"prog '{prog.name}': relo #{i}: failed to relocate: {exc.err}", warn=True)
+                    log(f"prog '{prog.name}': relo #{i}: failed to relocate: {errtext(profile, exc.err)}", warn=True)
                 raise RelocationError(f"prog '{prog.name}': relo #{i}: {what}: {_errname(exc.err)}"
                                       + record.last_warning(), log.lines, records) from None
             finally:
@@ -223,7 +244,7 @@ def check_records(obj: BpfObject) -> None:
 def decide(run: _Run, rec, i: int, prog: str, record: RelocationRecord) -> RelocResult:
     """What relocation ``i`` (record ``rec`` of program ``prog``) should write, and why:
     candidate search, matching, libbpf's ambiguity rules (bpf_core_calc_relo_insn)."""
-    local, log = run.obj.btf, run.log
+    local, log, profile = run.obj.btf, run.log, run.profile
     lt = get(local, rec.type_id)
     lname = lt.name if lt is not None else None
     if lname is None:
@@ -233,7 +254,7 @@ def decide(run: _Run, rec, i: int, prog: str, record: RelocationRecord) -> Reloc
             run.cache[rec.type_id] = find_candidates(local, rec.type_id, run.target, log)
         except CoreError as exc:
             log(f"prog '{prog}': relo #{i}: target candidate search failed for [{rec.type_id}] "
-                f"{kind_str(lt)} {lname}: {exc.err}", warn=True)
+                f"{kind_str(lt)} {lname}: {errtext(profile, exc.err)}", warn=True)
             raise
     access = local.strings.get(rec.access_str_off)
     try:
@@ -258,13 +279,18 @@ def decide(run: _Run, rec, i: int, prog: str, record: RelocationRecord) -> Reloc
     record.candidates = []
     insn_idx = rec.insn_off // INSN_SIZE
     for ci, cand in enumerate(cands):
-        matches, ts = spec_match(ls, cand.btf, cand.id, log)
+        try:
+            matches, ts = spec_match(ls, cand.btf, cand.id, log)
+        except _MatchFailed as exc:
+            log(f"prog '{prog}': relo #{i}: error matching candidate #{ci} {format_spec(exc.spec)}: {exc.err}",
+                warn=True)
+            raise CoreError(exc.err) from None
         text = format_spec(ts)
         record.candidates.append(CandidateRecord(cand.id, get(cand.btf, cand.id).name, text, matches))
         log(f"prog '{prog}': relo #{i}: {'matching' if matches else 'non-matching'} candidate #{ci} {text}")
         if not matches:
             continue
-        res = calc_relo(ls, ts, rec.kind, prog, insn_idx, log)
+        res = calc_relo(ls, ts, rec.kind, prog, insn_idx, log, profile)
         if chosen is None:
             chosen, chosen_spec = res, ts
         elif ts.bit_offset != chosen_spec.bit_offset:
@@ -284,7 +310,7 @@ def decide(run: _Run, rec, i: int, prog: str, record: RelocationRecord) -> Reloc
         record.reason = f"matched {record.target_spec}"
     else:
         log(f"prog '{prog}': relo #{i}: no matching targets found")
-        chosen = calc_relo(ls, None, rec.kind, prog, insn_idx, log)
+        chosen = calc_relo(ls, None, rec.kind, prog, insn_idx, log, profile)
         if record.candidates:
             tried = "; ".join(f"{c.spec} does not match" for c in record.candidates)
             record.reason = f"no target candidate has {local_text}: {tried}"
@@ -296,13 +322,13 @@ def decide(run: _Run, rec, i: int, prog: str, record: RelocationRecord) -> Reloc
     return chosen
 
 
-def apply(patcher: Patcher, record: RelocationRecord, res: RelocResult) -> None:
+def apply(patcher: Patcher, record: RelocationRecord, res: RelocResult, profile: libbpf_profiles.Libbpf) -> None:
     """Write a decision into its instruction (bpf_core_patch_insn)."""
     record.old_value = res.orig_val
     record.new_value = None if res.poison else res.new_val
     try:
         record.result = patcher.patch(record.relo, record.insn, res)
     except CoreError as exc:
-        patcher.log(f"prog '{patcher.prog}': relo #{record.relo}: failed to patch insn #{record.insn}: {exc.err}",
-                    warn=True)
+        patcher.log(f"prog '{patcher.prog}': relo #{record.relo}: failed to patch insn #{record.insn}: "
+                    f"{errtext(profile, exc.err)}", warn=True)
         raise _PatchFailed(exc.err) from None

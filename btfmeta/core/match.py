@@ -191,10 +191,26 @@ def _match_member(local: Spec, lacc: Accessor, targ: Spec, tid: int, ts: AccessS
     return False, tid
 
 
+class MatchFailed(CoreError):
+    """``bpf_core_spec_match`` returned an error; ``spec`` is the target spec as far as it got
+    (libbpf prints it in "error matching candidate")."""
+
+    def __init__(self, err: int, spec: AccessSpec):
+        super().__init__(err)
+        self.spec = spec
+
+
 def spec_match(ls: AccessSpec, targ: Spec, cand_id: int, log) -> tuple[bool, AccessSpec]:
     """``bpf_core_spec_match``: whether candidate ``cand_id`` matches, and the (maybe partial)
-    target spec; libbpf's error returns are raised as CoreError."""
+    target spec; libbpf's error returns are raised as MatchFailed."""
     ts = AccessSpec(targ, cand_id, ls.relo_kind)
+    try:
+        return _spec_match(ls, targ, cand_id, log, ts)
+    except CoreError as exc:
+        raise MatchFailed(exc.err, ts) from None
+
+
+def _spec_match(ls: AccessSpec, targ: Spec, cand_id: int, log, ts: AccessSpec) -> tuple[bool, AccessSpec]:
     local = ls.btf
     if ls.relo_kind in TYPE_KINDS:
         if ls.relo_kind == TYPE_MATCHES:

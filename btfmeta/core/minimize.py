@@ -190,11 +190,11 @@ class _Renumber(dict):
         return 0
 
 
-def minimize(objects: dict[str, bytes], target: Spec) -> tuple[Spec, Kept]:
-    """The minimized ``target`` for ``objects`` (RelocationError if libbpf would refuse one)."""
+def minimize(objects: dict[str, bytes], target: Spec, libbpf: str | None = None) -> tuple[Spec, Kept]:
+    """The minimized ``target`` for ``objects`` (RelocationError if libbpf ``libbpf`` would refuse one)."""
     kept = Kept()
     for name, data in objects.items():
         obj = BpfObject.parse(data, path=name)
-        for rec in relocate(obj, target).records:
+        for rec in relocate(obj, target, libbpf).records:
             record(target, kept, rec, name)
     return build(target, kept), kept

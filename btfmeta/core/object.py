@@ -25,11 +25,12 @@ class Relocated:
         return [r.as_dict() for r in self.records]
 
 
-def relocate_object(data: bytes, target: Spec, *, path: str | None = None) -> Relocated:
-    """Relocate the object ``data`` against ``target`` (raises RelocationError, exit 1,
-    when libbpf would refuse the object)."""
+def relocate_object(data: bytes, target: Spec, *, path: str | None = None, libbpf: str | None = None) -> Relocated:
+    """Relocate the object ``data`` against ``target`` as libbpf ``libbpf`` ("1.1", "1.5",
+    "1.7"; the newest when None) does (raises RelocationError, exit 1, when it would refuse
+    the object)."""
     obj = BpfObject.parse(data, path=path)
-    outcome = relocate(obj, target)
+    outcome = relocate(obj, target, libbpf)
     ext_bytes = None
     if obj.btf_ext is not None and obj.btf_ext_range is not None:
         off, size = obj.btf_ext_range

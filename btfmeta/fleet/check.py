@@ -40,7 +40,8 @@ class KernelResult:
         return self.error, sorted(self.verdicts.items()), sorted(self.reasons.items()), sorted(self.warnings.items())
 
 
-def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[str]) -> KernelResult:
+def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[str],
+                 libbpf: str | None = None) -> KernelResult:
     """Every object against this kernel's vmlinux and each of ``modules`` it has ("all": every one)."""
     result = KernelResult(kernel.release)
     try:
@@ -48,12 +49,12 @@ def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[st
     except BtfmetaError as exc:
         result.error = str(exc)
         return result
-    targets: list[tuple[str, Target | str]] = [(VMLINUX, Target(vmlinux, f"{kernel.release}/vmlinux"))]
+    targets: list[tuple[str, Target | str]] = [(VMLINUX, Target(vmlinux, f"{kernel.release}/vmlinux", libbpf=libbpf))]
     for name in kernel.selected(modules):
         path = kernel.modules[name]
         try:
             targets.append((name, Target(parse_btf(read_file(path), str(path), base=vmlinux),
-                                         f"{kernel.release}/{name}")))
+                                         f"{kernel.release}/{name}", libbpf=libbpf)))
         except BtfmetaError as exc:
             targets.append((name, str(exc)))
     for obj_name, data in objects.items():
@@ -71,15 +72,15 @@ def check_kernel(kernel: Kernel, objects: dict[str, bytes], modules: Sequence[st
     return result
 
 
-def _task(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str]]) -> KernelResult:
+def _task(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str], str | None]) -> KernelResult:
     return check_kernel(kernel, *shared)
 
 
 def check_fleet(kernels: Sequence[Kernel], objects: dict[str, bytes], *, modules: Sequence[str] = (),
                 jobs: int = 1, progress: Callable[[int, int, str], None] | None = None,
-                scheduler: str | None = None) -> list[KernelResult]:
+                scheduler: str | None = None, libbpf: str | None = None) -> list[KernelResult]:
     """Results in the kernels' order, on ``jobs`` local processes or a Dask cluster (``pool``)."""
-    return map_kernels(_task, kernels, (objects, tuple(modules)), jobs=jobs, progress=progress,
+    return map_kernels(_task, kernels, (objects, tuple(modules), libbpf), jobs=jobs, progress=progress,
                        scheduler=scheduler)
 
 

@@ -44,13 +44,13 @@ def xz_tar(name: str, data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str], Path]) -> Minimized:
-    objects, modules, root = shared
+def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str], Path, str | None]) -> Minimized:
+    objects, modules, root, libbpf = shared
     out = Minimized(kernel.release)
     where = kernel.path.parent.relative_to(root) if kernel.path.is_relative_to(root) else Path()
     try:
         vmlinux = Spec.parse(read_btf(kernel.path), path=str(kernel.path), index_cache=False)
-        spec, kept = minimize(objects, vmlinux)
+        spec, kept = minimize(objects, vmlinux, libbpf)
         raw = spec.to_bytes()
         out.warnings += [f"vmlinux: {note['message']}" for note in kept.type_id_notes(vmlinux)]
         name = f"{kernel.release}.btf"
@@ -64,7 +64,7 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
         rel = str(where / "modules" / kernel.release / f"{module}.btf.xz")
         try:
             split = parse_btf(read_file(path), str(path), base=vmlinux)
-            spec, kept = minimize(objects, split)
+            spec, kept = minimize(objects, split, libbpf)
         except (BtfmetaError, RelocationError) as exc:
             out.errors.append(f"{module}: {exc}")
             continue
@@ -77,10 +77,10 @@ def minimize_kernel(kernel: Kernel, shared: tuple[dict[str, bytes], Sequence[str
 
 def minimize_fleet(kernels: Sequence[Kernel], objects: dict[str, bytes], root: Path, outdir: Path, *,
                    modules: Sequence[str] = (), jobs: int = 1, progress: Callable[[int, int, str], None] | None = None,
-                   scheduler: str | None = None) -> list[Minimized]:
+                   scheduler: str | None = None, libbpf: str | None = None) -> list[Minimized]:
     """Minimize every kernel (on ``jobs`` processes or a Dask cluster) and write the results
     under ``outdir`` (here, whatever computed them)."""
-    results = map_kernels(minimize_kernel, kernels, (objects, tuple(modules), Path(root).absolute()), jobs=jobs,
+    results = map_kernels(minimize_kernel, kernels, (objects, tuple(modules), Path(root).absolute(), libbpf), jobs=jobs,
                           progress=progress, scheduler=scheduler)
     for r in results:
         for rel, data in sorted(r.files.items()):

@@ -41,7 +41,8 @@ def describe(event: Event, name: str) -> str:
 
 
 def run(source, obj_name: str, obj: bytes, out: str, *, exec_cmd: str | None, interval: float,
-        remove_on_refusal: bool, log: Callable[[str], None], stop: threading.Event | None = None) -> int:
+        remove_on_refusal: bool, log: Callable[[str], None], stop: threading.Event | None = None,
+        libbpf: str | None = None) -> int:
     """Follow ``source`` until SIGINT/SIGTERM (or ``stop``); returns the exit code (0)."""
     stop = stop or threading.Event()
     previous = {}
@@ -49,7 +50,7 @@ def run(source, obj_name: str, obj: bytes, out: str, *, exec_cmd: str | None, in
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        for event in watch(source, {obj_name: obj}, interval=interval, stop=stop):
+        for event in watch(source, {obj_name: obj}, interval=interval, stop=stop, libbpf=libbpf):
             line = describe(event, obj_name)
             outcome = event.outcomes.get(obj_name)
             if outcome is None:

@@ -21,6 +21,7 @@ from ..btf.kernel import SYSFS_BTF, check_module_name, nic_driver_module
 from ..btf.load import load_spec, load_with_base
 from ..btf.spec import Spec
 from ..commands.check import ERROR, REFUSED, TargetResult, evaluate, invalid_reasons, program_names
+from ..core.driver import libbpf_profile
 from ..core.object import Relocated, relocate_object
 
 
@@ -43,34 +44,37 @@ class Outcome:
 class Target:
     """The BTF a program is relocated against (``spec``, named ``name``)."""
 
-    def __init__(self, spec: Spec, name: str):
+    def __init__(self, spec: Spec, name: str, *, libbpf: str | None = None):
         self.spec = spec
         self.name = name
+        self.libbpf = libbpf  # the libbpf profile ("1.1", "1.5", "1.7"); None: the newest
+        libbpf_profile(libbpf)  # an unknown version is refused here, not at the first load
         self._lock = threading.RLock()  # lazily decoded types and lookups are filled in as used
 
     @classmethod
-    def from_files(cls, btf: str | Path, base: str | Path | None = None) -> Target:
+    def from_files(cls, btf: str | Path, base: str | Path | None = None, *, libbpf: str | None = None) -> Target:
         """Raw BTF, split BTF on ``base``, or an ELF's ``.BTF``; /sys/kernel/btf/M implies vmlinux."""
-        return cls(load_with_base(btf, base), str(btf))
+        return cls(load_with_base(btf, base), str(btf), libbpf=libbpf)
 
     @classmethod
-    def from_module(cls, module: str, *, sysfs: Path = SYSFS_BTF, base: str | Path | None = None) -> Target:
+    def from_module(cls, module: str, *, sysfs: Path = SYSFS_BTF, base: str | Path | None = None,
+                    libbpf: str | None = None) -> Target:
         """``/sys/kernel/btf/MODULE`` on ``/sys/kernel/btf/vmlinux`` (or on ``base``)."""
         path = sysfs / check_module_name(module)
-        return cls(load_spec(path, base=load_spec(base or sysfs / "vmlinux")), str(path))
+        return cls(load_spec(path, base=load_spec(base or sysfs / "vmlinux")), str(path), libbpf=libbpf)
 
     @classmethod
-    def from_nic(cls, nic: str, *, base: str | Path | None = None) -> Target:
+    def from_nic(cls, nic: str, *, base: str | Path | None = None, libbpf: str | None = None) -> Target:
         """The BTF of the driver behind network interface ``nic`` (vmlinux if built in)."""
         module = nic_driver_module(nic)
         if module is None:
-            return cls(load_spec(SYSFS_BTF / "vmlinux"), str(SYSFS_BTF / "vmlinux"))
-        return cls.from_module(module, base=base)
+            return cls(load_spec(SYSFS_BTF / "vmlinux"), str(SYSFS_BTF / "vmlinux"), libbpf=libbpf)
+        return cls.from_module(module, base=base, libbpf=libbpf)
 
     def relocate(self, obj: bytes, *, path: str | None = None) -> Relocated:
         """libbpf's relocation of ``obj`` (RelocationError when libbpf would refuse it)."""
         with self._lock:
-            return relocate_object(obj, self.spec, path=path)
+            return relocate_object(obj, self.spec, path=path, libbpf=self.libbpf)
 
     def check(self, obj: bytes, *, path: str | None = None) -> TargetResult:
         """The per-program verdicts ``btfmeta check`` prints for this target."""

@@ -91,8 +91,9 @@ class _Reader:
     """Reads the source's BTF, and parses a base only when its content changed (vmlinux
     stays put while a module's BTF comes and goes)."""
 
-    def __init__(self, source):
+    def __init__(self, source, libbpf: str | None = None):
         self.source = source
+        self.libbpf = libbpf
         self.where = ""  # the BTF file last looked at
         self.base_signature: tuple | None = None
         self.base_data: bytes | None = None
@@ -130,15 +131,16 @@ class _Reader:
             if self.parsed_base != self.base_digest:
                 self.base_spec, self.parsed_base = Spec.parse(btf_bytes(base, "base"), path="base"), self.base_digest
             base_spec = self.base_spec
-        return Target(parse_btf(data, path, base=base_spec), path)
+        return Target(parse_btf(data, path, base=base_spec), path, libbpf=self.libbpf)
 
 
 def watch(source, objects: dict[str, bytes], *, interval: float = 1.0,
-          stop: threading.Event | None = None) -> Iterator[Event]:
+          stop: threading.Event | None = None, libbpf: str | None = None) -> Iterator[Event]:
     """Events for ``source`` (``Files``, ``Module`` or ``Nic``): the first reading, then each
-    change, until ``stop`` is set.  ``objects`` maps a name to an object's original bytes."""
+    change, until ``stop`` is set.  ``objects`` maps a name to an object's original bytes;
+    ``libbpf`` is the libbpf profile relocations follow (the newest when None)."""
     stop = stop or threading.Event()
-    reader = _Reader(source)
+    reader = _Reader(source, libbpf)
     last: str | None = _START
     while not stop.is_set():
         digest, error, now = reader.poll()

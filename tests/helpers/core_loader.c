@@ -1,4 +1,5 @@
-/* Opens a BPF object with libbpf 1.1.2, CO-RE-relocates it against a custom target BTF
+/* Opens a BPF object with libbpf (built against each toolchain's: 1.1.2, 1.5.0, 1.7.0; see
+ * conftest.libbpf_judge), CO-RE-relocates it against a custom target BTF
  * (or none: "-"), loads it, and prints what libbpf produced.
  *   core_loader OBJ TARGET_BTF|- [run META_HEX...]
  * stdout: "prog NAME" lines, each followed by "insn HEX16" lines (bpf_program__insns after
