@@ -3,8 +3,7 @@ tests/helpers/distill_harness.c) and bpftool, each run inside a Debian judge chr
 (trixie: libbpf 1.5, bpftool 7.5, pahole 1.30; sid: libbpf 1.7, bpftool 7.8, pahole 1.32),
 and a generator of metadata headers that use vmlinux types in every way a split BTF can.
 
-Until tests/judges.py (branch `libbpf`) provides the chroots, they are found here at the
-paths the toolchains issue made.
+The chroots are tests/judges.py's (``python -m tests.judges trixie sid`` makes them).
 """
 
 from __future__ import annotations
@@ -24,10 +23,9 @@ from btfmeta.btf.spec import Spec
 from btfmeta.errors import BtfmetaError
 from btfmeta.render.c_dump import dump_c
 
-from . import cgen
+from . import cgen, judges
 from .conftest import need
 
-JUDGES = Path("/var/cache/btfmeta-judges")
 CHROOTS = {"1.5": "trixie", "1.7": "sid"}  # libbpf version -> chroot with that libbpf (and bpftool 7.5 / 7.8)
 HARNESS = Path(__file__).parent / "helpers" / "distill_harness.c"
 
@@ -61,10 +59,10 @@ class Chroot:
 
 @functools.cache
 def _chroot(name: str) -> Chroot | None:
-    root = JUDGES / name
-    if os.geteuid() != 0 or not (root / "usr/lib/x86_64-linux-gnu/libbpf.a").is_file() \
-            or not (root / "usr/bin/gcc").exists():
+    judge = judges.find(name)
+    if judge is None or os.geteuid() != 0:
         return None
+    root = judge.root
     (root / "tmp").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="btfmeta-distill-", dir=root / "tmp"))
     chroot = Chroot(root, work)
@@ -77,7 +75,8 @@ def _chroot(name: str) -> Chroot | None:
 def chroot(libbpf: str) -> Chroot:
     """The judge chroot with libbpf ``libbpf`` and the harness built in it (skip if absent)."""
     found = _chroot(CHROOTS[libbpf])
-    need(found is not None, f"judge chroot {JUDGES / CHROOTS[libbpf]} (libbpf {libbpf}, gcc) not usable (needs root)")
+    need(found is not None, f"judge chroot {judges.location() / CHROOTS[libbpf]} (libbpf {libbpf}) not made or not "
+         f"usable (as root: python -m tests.judges {CHROOTS[libbpf]})")
     return found
 
 
