@@ -66,12 +66,15 @@ def sid_kernel() -> Path | None:
     return max(done, key=_release_key, default=None)
 
 
+def mirror() -> str:
+    return os.environ.get("BTFMETA_DEBIAN_MIRROR", "http://deb.debian.org/debian").rstrip("/")
+
+
 def _sources(suite: str) -> list[str]:
-    mirror = os.environ.get("BTFMETA_DEBIAN_MIRROR", "http://deb.debian.org/debian").rstrip("/")
     if suite.endswith("-security"):
-        return [f"deb [signed-by={KEYRING}] {mirror}-security {suite} main",
-                f"deb [signed-by={KEYRING}] {mirror} {suite.removesuffix('-security')} main"]
-    return [f"deb [signed-by={KEYRING}] {mirror} {suite} main"]
+        return [f"deb [signed-by={KEYRING}] {mirror()}-security {suite} main",
+                f"deb [signed-by={KEYRING}] {mirror()} {suite.removesuffix('-security')} main"]
+    return [f"deb [signed-by={KEYRING}] {mirror()} {suite} main"]
 
 
 class PrivateApt:
