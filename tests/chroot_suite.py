@@ -6,7 +6,9 @@ The chroot is this script's own, ``/var/cache/btfmeta-judges/suite-SUITE`` (made
 runs apt-get there, which would add packages to, and in sid upgrade, the toolchains other tests
 judge against while they run; and a minbase chroot is what a new user of that suite starts from.
 Each run copies the tracked files of this checkout (as they are in the working tree) to
-``/work/btfmeta`` inside, bind-mounts ``/proc``, ``/sys``, ``/dev`` (the bpf() tests) and this
+``/work/btfmeta`` inside (committed in a fresh git repository, git being the one package added
+to minbase: a user's clone has it), bind-mounts ``/proc``, ``/sys``, ``/sys/fs/bpf``, ``/dev``
+(the bpf() tests) and this
 host's ``../shared`` read-only at ``/work/shared`` (the kernel BTF fixtures, as the checkout has
 them here), runs ``bash .ci/install && bash samples/run.sh`` and the README's test command,
 prints each phase's time and the test counts, and unmounts what it mounted.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,6 +55,9 @@ def make(suite: str) -> Path:
         (chroot / "etc/apt/apt.conf.d/99btfmeta-host").write_text('Acquire::Check-Valid-Until "false";\n')
     if (chroot / "usr/sbin/update-ca-certificates").exists():
         subprocess.run(["chroot", str(chroot), "update-ca-certificates"], check=True, capture_output=True)
+    if not (chroot / "usr/bin/git").exists():  # a user's clone comes with git (test_fresh_install lists files)
+        subprocess.run(["chroot", str(chroot), "env", *(f"{k}={v}" for k, v in ENV.items()), "sh", "-c",
+                        "apt-get update -q && apt-get install -y -q --no-install-recommends git"], check=True)
     return chroot
 
 
@@ -62,8 +68,9 @@ def _mounted() -> set[str]:
 def mount(chroot: Path, shared: Path) -> list[Path]:
     """Bind mounts (never recursive) the tests need; returns the ones this call made."""
     made = []
-    points = [("/proc", "proc"), ("/sys", "sys"), ("/dev", "dev")] + ([(str(shared), "work/shared")]
-                                                                      if shared.is_dir() else [])
+    points = [("/proc", "proc"), ("/sys", "sys"), ("/dev", "dev")]
+    points += [("/sys/fs/bpf", "sys/fs/bpf")] if os.path.ismount("/sys/fs/bpf") else []  # pinning tests
+    points += [(str(shared), "work/shared")] if shared.is_dir() else []
     for source, target in points:
         where = chroot / target
         if str(where) in _mounted():
@@ -87,12 +94,23 @@ def copy_checkout(chroot: Path) -> Path:
         if src.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
+    # a clone, as a user has it: the working tree's files committed in a repository of their own
+    git = ["chroot", str(chroot), "git", "-C", f"/{INSIDE}", "-c", "user.name=btfmeta",
+           "-c", "user.email=btfmeta@localhost"]
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "the checkout chroot_suite copied"]):
+        subprocess.run([*git, *argv], check=True)
     return dest
 
 
-def inside(chroot: Path, command: str, log, env: dict[str, str] | None = None) -> tuple[int, float, str]:
-    """Runs ``command`` with bash in the checkout inside the chroot; exit status, seconds, output."""
-    start = time.monotonic()
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def inside(chroot: Path, command: str, log, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Runs ``command`` with bash in the checkout inside the chroot: exit status, the time it
+    took (wall clock, and CPU, which other load on the machine does not change), output."""
+    start, cpu = time.monotonic(), _cpu()
     assignments = [f"{k}={v}" for k, v in {**ENV, **(env or {})}.items()]
     argv = ["chroot", str(chroot), "env", "-i", *assignments, "bash", "-c", f"cd /{INSIDE} && {command}"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
@@ -101,7 +119,8 @@ def inside(chroot: Path, command: str, log, env: dict[str, str] | None = None) -
         out.append(line)
         log.write(line)
         log.flush()
-    return proc.wait(), time.monotonic() - start, "".join(out)
+    status = proc.wait()
+    return status, f"{time.monotonic() - start:.0f} s, {_cpu() - cpu:.0f} s CPU", "".join(out)
 
 
 def main() -> None:
@@ -124,7 +143,7 @@ def main() -> None:
         copy_checkout(chroot)
         with open(args.log or ROOT / f"suite-{args.suite}.log", "w") as log:
             setup, setup_s, _ = inside(chroot, "bash .ci/install && bash samples/run.sh", log)
-            tests, tests_s, out = (1, 0.0, "")
+            tests, tests_s, out = (1, "-", "")
             if setup == 0:
                 env = {"BTFMETA_REQUIRE_TOOLS": "1"} if args.strict else {}
                 tests, tests_s, out = inside(chroot, ".venv/bin/python -m pytest -q -rfEs -p no:cacheprovider "
@@ -133,8 +152,8 @@ def main() -> None:
         for where in reversed(made):
             subprocess.run(["umount", str(where)], check=False)
     summary = next((line for line in reversed(out.splitlines()) if re.search(r"\d+ (passed|failed)", line)), "")
-    print(f"{args.suite}: chroot {made_at - started:.0f} s, install + samples {setup_s:.0f} s "
-          f"(exit {setup}), tests {tests_s:.0f} s (exit {tests}): {summary.strip('= ')}")
+    print(f"{args.suite}: chroot {made_at - started:.0f} s, install + samples {setup_s} "
+          f"(exit {setup}), tests {tests_s} (exit {tests}): {summary.strip('= ')}")
     sys.exit(0 if setup == tests == 0 else 1)
 
 
