@@ -68,7 +68,8 @@ def _mounted() -> set[str]:
 def mount(chroot: Path, shared: Path) -> list[Path]:
     """Bind mounts (never recursive) the tests need; returns the ones this call made."""
     made = []
-    points = [("/proc", "proc"), ("/sys", "sys"), ("/dev", "dev")]
+    # the chroot on itself first: `ip netns add` needs "/" to be a mount point (mount --make-rslave /)
+    points = [(str(chroot), ""), ("/proc", "proc"), ("/sys", "sys"), ("/dev", "dev")]
     points += [("/sys/fs/bpf", "sys/fs/bpf")] if os.path.ismount("/sys/fs/bpf") else []  # pinning tests
     points += [(str(shared), "work/shared")] if shared.is_dir() else []
     for source, target in points:
@@ -132,7 +133,7 @@ def main() -> None:
                         help="the kernel BTF fixtures' ../shared, mounted read-only beside the checkout")
     parser.add_argument("--log", type=Path, help="the whole output (default: ROOT/suite-SUITE.log)")
     parser.add_argument("pytest_args", nargs="*", help="what to run (default: the whole suite)")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     if os.geteuid() != 0:
         raise SystemExit("chroot and mount need root")
     started = time.monotonic()
@@ -149,8 +150,8 @@ def main() -> None:
                 tests, tests_s, out = inside(chroot, ".venv/bin/python -m pytest -q -rfEs -p no:cacheprovider "
                                              + " ".join(args.pytest_args), log, env)
     finally:
-        for where in reversed(made):
-            subprocess.run(["umount", str(where)], check=False)
+        for where in reversed(made):  # the self-bind lazily: `ip netns` leaves /run/netns mounted in it
+            subprocess.run(["umount", *(["--lazy"] if where == chroot else []), str(where)], check=False)
     summary = next((line for line in reversed(out.splitlines()) if re.search(r"\d+ (passed|failed)", line)), "")
     print(f"{args.suite}: chroot {made_at - started:.0f} s, install + samples {setup_s} "
           f"(exit {setup}), tests {tests_s} (exit {tests}): {summary.strip('= ')}")
