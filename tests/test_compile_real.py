@@ -44,11 +44,14 @@ def _signature(spec: Spec, tid: int, t: T.Type) -> tuple:
 
 
 def _named(spec: Spec) -> dict[tuple, tuple]:
-    out = {}
+    """Per kind and name (``___N`` dropped), the layouts of every type so named: which of
+    two same-named types bpftool calls ``foo___2`` depends on its dump order (id order up
+    to 7.4, sorted by name since 7.5)."""
+    out: dict[tuple, list] = {}
     for tid, t in spec:
         if t.name and isinstance(t, (T.Struct, T.Union, T.Enum, T.Enum64, T.Typedef)):
-            out.setdefault((t.kind.name, _norm(t.name)), _signature(spec, tid, t))
-    return out
+            out.setdefault((t.kind.name, _norm(t.name)), []).append(_signature(spec, tid, t))
+    return {key: tuple(sorted(set(sigs), key=repr)) for key, sigs in out.items()}
 
 
 @pytest.fixture(scope="module", params=["vmlinux.btf", "vmlinux-rt.btf"])
