@@ -19,6 +19,7 @@ from btfmeta.btf.load import btf_bytes
 from btfmeta.cfront.preprocess import BUILTIN_INCLUDE
 from btfmeta.compile import compile_headers
 
+from . import judges
 from .btf_compare import diff_named
 from .cgen import generate, use_source
 from .conftest import REPO
@@ -85,14 +86,15 @@ def test_samples_match_clang(tmp_path, clang, name):
 # (`clang-19 -target bpf -v -E` in each suite), so both are given the machine's own one with -I,
 # as a user does (linux-libc-dev 6.12+ ships every architecture's; alphabetically first is aarch64).
 # btfmeta reads the chroot's headers from the host with -nostdinc and those same directories.
-# (The judge chroots are found here until tests/judges.py, branch libbpf, is merged.)
 MULTIARCH = f"{platform.machine()}-linux-gnu"
-SUITES = ["host", "trixie", "sid"]
+SUITES = ["host", *judges.SUITES]
 
 
 def _suite_root(suite: str) -> Path | None:
-    root = Path("/") if suite == "host" else Path("/var/cache/btfmeta-judges") / suite
-    return root if (root / "usr/bin/clang-19").exists() and (root / "usr/include/linux/bpf.h").is_file() else None
+    judge = judges.host() if suite == "host" else judges.find(suite)
+    if judge is None or not (judge.root / "usr/bin/clang-19").exists():
+        return None
+    return judge.root if (judge.root / "usr/include/linux/bpf.h").is_file() else None
 
 
 def _uapi_headers(suite: str) -> list[str]:
