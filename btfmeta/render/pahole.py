@@ -17,10 +17,45 @@ TYPE_WIDTH, LINE_WIDTH = 26, 48
 
 
 def type_str(btf: Spec, tid: int, under_ptr: bool = False) -> str:
-    """pahole's spelling of a type (arrays print their element type; the name gets [N])."""
-    if tid == 0:
+    """pahole's spelling of a type (arrays print their element type; the name gets [N]).
+    A chain of qualifiers and pointers is walked in a loop, each link adding a prefix and a
+    suffix around the spelling of what it refers to (linear in the chain's length)."""
+    prefixes: list[str] = []
+    suffixes: list[str] = []
+    for _ in range(btf.type_cnt + 1):
+        t = btf.type_by_id(tid) if tid else None
+        k = None if t is None else t.kind
+        inner = btf.type_by_id(t.type) if k in _LINKS and t.type else None
+        if k == Kind.PTR and inner is not None and inner.kind == Kind.FUNC_PROTO:
+            base = f"{type_str(btf, inner.return_type)} (*)({params(btf, inner)})"
+        elif k == Kind.PTR:  # "const char " + " *": pahole's "const char  *"
+            suffixes.append(" *")
+            tid, under_ptr = t.type, True
+            continue
+        elif k == Kind.CONST and under_ptr and inner is not None and inner.kind == Kind.PTR:
+            suffixes.append(" const")
+            tid, under_ptr = t.type, False
+            continue
+        elif k in (Kind.CONST, Kind.VOLATILE):
+            prefixes.append("const " if k == Kind.CONST else "volatile ")
+            suffixes.append(" ")
+            tid, under_ptr = t.type, False
+            continue
+        elif k in (Kind.RESTRICT, Kind.TYPE_TAG, Kind.ARRAY):
+            tid, under_ptr = t.type, False
+            continue
+        else:
+            base = _base_str(btf, t)
+        return "".join(prefixes) + base + "".join(reversed(suffixes))
+    raise BTFFormatError(f"type [{tid}] is part of a reference loop", path=btf.path)
+
+
+_LINKS = (Kind.PTR, Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPE_TAG, Kind.ARRAY)
+
+
+def _base_str(btf: Spec, t: T.Type | None) -> str:
+    if t is None:
         return "void"
-    t = btf.type_by_id(tid)
     k = t.kind
     if k in (Kind.INT, Kind.FLOAT, Kind.TYPEDEF):
         return t.name
@@ -32,22 +67,6 @@ def type_str(btf: Spec, tid: int, under_ptr: bool = False) -> str:
         return f"enum {t.name}" if t.name else "enum"
     if k == Kind.FWD:
         return f"{'union' if t.is_union else 'struct'} {t.name}"
-    if k == Kind.PTR:
-        target = btf.type_by_id(t.type) if t.type else None
-        if target is not None and target.kind == Kind.FUNC_PROTO:
-            return f"{type_str(btf, target.return_type)} (*)({params(btf, target)})"
-        return f"{type_str(btf, t.type, True)} *"  # "const char " + " *": pahole's "const char  *"
-    if k == Kind.CONST:
-        inner = btf.type_by_id(t.type) if t.type else None
-        if under_ptr and inner is not None and inner.kind == Kind.PTR:
-            return f"{type_str(btf, t.type)} const"
-        return f"const {type_str(btf, t.type)} "
-    if k == Kind.VOLATILE:
-        return f"volatile {type_str(btf, t.type)} "
-    if k in (Kind.RESTRICT, Kind.TYPE_TAG):
-        return type_str(btf, t.type)
-    if k == Kind.ARRAY:
-        return type_str(btf, t.type)
     if k == Kind.FUNC_PROTO:
         return f"{type_str(btf, t.return_type)} ({params(btf, t)})"
     return "?"
