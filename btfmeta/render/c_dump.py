@@ -16,12 +16,20 @@ from ..btf.names import c_identifier
 from ..btf.query import MODS, Nested, align_of, drive, field_size, is_packed
 from ..btf.spec import Spec
 from ..errors import BTFFormatError
+from ..profiles.bpftool import Bpftool
+from .c_order import sorted_ids
 
 NOT_ORDERED, ORDERING, ORDERED = 0, 1, 2
 NOT_EMITTED, EMITTING, EMITTED = 0, 1, 2
 
 HEADER = ("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
           "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n")
+# bpftool >= 7.5 (and __bpf_fastcall from 7.6) defines these for the kfunc prototypes
+KSYM_DEFINES = ("#ifndef __ksym\n#define __ksym __attribute__((section(\".ksyms\")))\n#endif\n\n"
+                "#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n\n")
+FASTCALL_DEFINE = ("#ifndef __bpf_fastcall\n#if __has_attribute(bpf_fastcall)\n"
+                   "#define __bpf_fastcall __attribute__((bpf_fastcall))\n#else\n#define __bpf_fastcall\n#endif\n"
+                   "#endif\n\n")
 FOOTER = ("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n"
           "#endif /* __VMLINUX_H__ */\n")
 
@@ -36,8 +44,9 @@ def _pfx(lvl: int) -> str:
 
 
 class CDumper:
-    def __init__(self, btf: Spec, write: Callable[[str], None]):
+    def __init__(self, btf: Spec, write: Callable[[str], None], profile: Bpftool):
         self.btf = btf
+        self.profile = profile
         self.out = write
         n = btf.type_cnt
         self.order_state = [NOT_ORDERED] * n
@@ -270,7 +279,12 @@ class CDumper:
                 value = str(v.value if t.signed else v.value & 0xFFFFFFFF)
             out.append(f"\n{_pfx(lvl + 1)}{name} = {value},")
         out.append(f"\n{_pfx(lvl)}}}")
-        return "".join(out)  # libbpf 1.1 adds no mode(byte)/mode(word) for odd enum sizes
+        if self.profile.enum_modes:
+            if t.size == 1:
+                out.append(" __attribute__((mode(byte)))")
+            elif t.size == 8 and (not is64 or not any(v.value & 0xFFFFFFFF00000000 for v in t.values)):
+                out.append(" __attribute__((mode(word)))")
+        return "".join(out)
 
     def struct_def(self, tid: int, t, lvl: int) -> str:
         is_struct = t.kind == Kind.STRUCT
@@ -420,7 +434,10 @@ class CDumper:
                 out.append(" restrict")
             elif k == Kind.TYPE_TAG:
                 self._mods(stack, out)
-                out.append(f' __attribute__((btf_type_tag("{t.name}")))')
+                if t.kflag and self.profile.attribute_tags:
+                    out.append(f" __attribute__(({t.name}))")
+                else:
+                    out.append(f' __attribute__((btf_type_tag("{t.name}")))')
             elif k == Kind.ARRAY:
                 self._drop_mods(stack)
                 if not stack:
@@ -467,10 +484,49 @@ class CDumper:
         self._name(out, fname, last_was_ptr)
 
 
-def dump_c(btf: Spec, ids: list[int], write: Callable[[str], None]) -> None:
-    """``bpftool btf dump ... format c`` for ``ids`` (all own types by default)."""
-    d = CDumper(btf, write)
+    def kfuncs(self) -> None:
+        """bpftool's dump_btf_kfuncs: FUNCs a `bpf_kfunc` DECL_TAG names, sorted by name."""
+        kfuncs, fastcalls = [], set()
+        for tid in range(1, self.btf.type_cnt):
+            t = self.btf.type_by_id(tid)
+            if not isinstance(t, T.DeclTag) or t.component_idx != -1:
+                continue
+            f = self.t(t.type)
+            if isinstance(f, T.Func):
+                if t.name == "bpf_kfunc":
+                    kfuncs.append((f.name.encode("utf-8", "surrogateescape"), t.type, f))
+                elif t.name == "bpf_fastcall":
+                    fastcalls.add(t.type)
+        self.out("\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n")
+        if self.profile.kfuncs_by_name:
+            kfuncs.sort(key=lambda k: k[0])  # stable, as glibc's qsort (a merge sort)
+        for _, fid, f in kfuncs:
+            fast = "__bpf_fastcall " if self.profile.fastcall and fid in fastcalls else ""
+            name = c_identifier(f.name, fid, self.btf.path, "function name")
+            self.out(f"extern {fast}{self.type_decl(f.type, name, 0)} __weak __ksym;\n")
+        self.out("#endif\n\n")
+
+
+def dump_c(btf: Spec, ids: list[int] | None, write: Callable[[str], None], profile: Bpftool, *,
+           unsorted: bool = False) -> None:
+    """``bpftool btf dump ... format c [unsorted]`` as ``profile``'s bpftool prints it: the
+    types ``ids`` names, or (None) all of them with the base's, sorted and followed by the
+    kfunc prototypes where that bpftool does so. bpftool >= 7.5's sorted dump skips the
+    first type of its order (its loop starts at 1, past that type rather than void): btfmeta
+    prints it, the one difference from bpftool's bytes."""
+    d = CDumper(btf, write, profile)
     write(HEADER)
+    if profile.sorted_c:
+        write(KSYM_DEFINES)
+    if profile.fastcall:
+        write(FASTCALL_DEFINE)
+    whole = ids is None
+    if ids is None:
+        ids = list(range(1, btf.type_cnt))
+        if profile.sorted_c and not unsorted:
+            ids = sorted_ids(btf)
     for tid in ids:
         d.dump_type(tid)
+    if profile.sorted_c and whole:
+        d.kfuncs()
     write(FOOTER)
