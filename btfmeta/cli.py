@@ -361,7 +361,10 @@ def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: 
 @_base_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--cacheline", type=click.IntRange(1), default=64, show_default=True)
-def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, cacheline: int) -> None:
+@click.option("--pahole", "pahole_version", metavar="VERSION",
+              help="Text as this pahole prints it: 1.24, 1.30 or 1.32 (default: the newest).")
+def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, cacheline: int,
+               pahole_version: str | None) -> None:
     """Layouts of FILE's structs and unions (all, or TYPE...: NAME, 'struct NAME'): text as
     `pahole -F btf -C TYPE` prints it, or JSON (schema version 1)."""
     from .commands import layout
@@ -371,7 +374,7 @@ def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, ca
     if fmt == "json":
         _out(_json(layout.layout(spec, names, cacheline=cacheline)))
     else:
-        _out(layout.text(spec, names, cacheline=cacheline))
+        _out(layout.text(spec, names, cacheline=cacheline, pahole=pahole_version))
 
 
 @cli.command("resolve")

@@ -1,4 +1,6 @@
-"""pahole versions whose `-F btf` layouts btfmeta's `layout` reproduces."""
+"""pahole versions whose `-F btf` layouts btfmeta's `layout` reproduces.
+
+Each field names the first version that behaves so (pahole's changelog, dwarves_fprintf.c)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,17 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Pahole:
     version: str
+    # 1.25: `pahole -C` prints a blank line after each type's closing `};`
+    blank_after: bool
+    # 1.26 (class__fprintf_member_type_holes): the note after a struct member says every
+    # imperfection of its type -- "XXX last struct has 4 bytes of padding, 3 bits of padding,
+    # 2 holes, 1 bit hole" -- not only its padding, and the summary counts them in a
+    # "member types with holes: N, total: N, bit holes: ..., bit paddings: ..." line
+    member_type_holes: bool
 
 
-PROFILES: dict[str, Pahole] = {v: Pahole(v) for v in ("1.24", "1.30", "1.32")}
+PROFILES: dict[str, Pahole] = {
+    "1.24": Pahole("1.24", blank_after=False, member_type_holes=False),
+    "1.30": Pahole("1.30", blank_after=True, member_type_holes=True),
+    "1.32": Pahole("1.32", blank_after=True, member_type_holes=True),
+}
