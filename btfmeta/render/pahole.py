@@ -272,7 +272,7 @@ class Pahole:
             aligned = 0
             if not m.bitfield_size and is_struct:
                 inferred = infer_alignment(start // 8, natural_alignment(btf, m.type), smallest, self.cacheline)
-                if size:  # zero-sized members are not given an alignment
+                if size or self.profile.aligns_empty_members:  # before 1.31 a zero-sized one gets none
                     aligned = inferred
                     if aligned and top:
                         self.forced.append(max(start // 8 - prev_end, 0))
@@ -303,13 +303,39 @@ class Pahole:
         if not self.profile.member_type_holes:
             return f"{pad} byte{'s' if pad > 1 else ''} of padding" if pad else ""
         counts = (pad, g["bit_padding"], len(g["holes"]), len(g["bit_holes"]))
+        flexible = []
+        if self.profile.flexible_arrays:
+            for i, (found, text) in enumerate(((self.ends_flexible(t), "a flexible array"),
+                                              (self.embeds_flexible(t), "embedded flexible array(s)"))):
+                if found:
+                    flexible.append(text)
+                    if top:
+                        self.flexible[i] += 1
         if top:
             for i, n in enumerate(counts[1:]):
                 if n:
                     self.member_holes[i][0] += 1
                     self.member_holes[i][1] += n
         words = ("byte{} of padding", "bit{} of padding", "hole{}", "bit hole{}")
-        return ", ".join(f"{n} " + w.format("s" if n != 1 else "") for n, w in zip(counts, words, strict=True) if n)
+        return ", ".join([*flexible, *(f"{n} " + w.format("s" if n != 1 else "")
+                                       for n, w in zip(counts, words, strict=True) if n)])
+
+    def ends_flexible(self, t: T.Struct) -> bool:
+        """pahole 1.28: the last member is an array of no elements."""
+        if not t.members:
+            return False
+        _, last = follow(self.btf, t.members[-1].type, (Kind.CONST, Kind.VOLATILE))
+        return isinstance(last, T.Array) and last.nelems == 0
+
+    def embeds_flexible(self, t: T.Struct, _outer: frozenset[int] = frozenset()) -> bool:
+        """pahole 1.28: a struct member (at any depth) ends in a flexible array."""
+        for m in t.members:
+            if m.type in _outer:
+                continue
+            mt = self.btf.type_by_id(m.type) if m.type else None
+            if isinstance(mt, T.Struct) and (self.ends_flexible(mt) or self.embeds_flexible(mt, _outer | {m.type})):
+                return True
+        return False
 
     def render(self, tid: int) -> str:
         btf = self.btf
@@ -317,6 +343,7 @@ class Pahole:
         kind = "struct" if t.kind == Kind.STRUCT else "union"
         self.paddings = []
         self.member_holes = [[0, 0], [0, 0], [0, 0]]  # bit paddings, holes, bit holes: (types, total)
+        self.flexible = [0, 0]  # members whose struct ends in a flexible array, embeds one
         self.forced = []  # for each member with an inferred alignment: the hole before it
         self.boundary = self.cacheline
         self.last_end = 0  # end of the last member that has a size, for the struct's alignment
@@ -358,6 +385,10 @@ class Pahole:
                 if holes_before:
                     text += f", forced holes: {len(holes_before)}, sum forced holes: {sum(holes_before)}"
                 lines.append(f"\t/* {text} */")
+            end, middle = self.flexible
+            if end or middle:
+                where = ([f"end: {end}"] if end else []) + ([f"middle: {middle}"] if middle else [])
+                lines.append(f"\t/* flexible array members: {', '.join(where)} */")
             if t.size % self.cacheline:
                 lines.append(f"\t/* last cacheline: {t.size % self.cacheline} bytes */")
         lines.append("}" + self.attributes(t) + ";")
