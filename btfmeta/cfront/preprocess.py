@@ -116,6 +116,10 @@ class Preprocessor:
                 if t.text == "...":
                     variadic = True
                     params.append("__VA_ARGS__")
+                elif t.kind == "id" and i + 1 < len(rest) and rest[i + 1].text == "...":
+                    variadic = True  # GNU named variadic parameter: `args...`
+                    params.append(t.text)
+                    i += 1
                 elif t.kind == "id":
                     params.append(t.text)
                 else:
@@ -264,6 +268,16 @@ class Preprocessor:
             if b.text == "#" and m.params is not None and i + 1 < len(body) and body[i + 1].text in params:
                 arg = args[params[body[i + 1].text]]
                 out.append(at.copy(kind="str", text=_stringify(arg), hide=hide, space=b.space))
+                i += 2
+                continue
+            if (b.text == "##" and out and out[-1].text == "," and m.variadic and i + 1 < len(body)
+                    and body[i + 1].text == m.params[-1]):
+                # GNU comma elision, `, ## args`: no comma when the variadic argument is empty,
+                # else the argument after it, unpasted
+                if args[-1]:
+                    out.extend(r.copy(hide=self._hide_union(r.hide, hide)) for r in args[-1])
+                else:
+                    out.pop()
                 i += 2
                 continue
             if b.text == "##" and out and i + 1 < len(body):

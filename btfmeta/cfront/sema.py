@@ -170,6 +170,10 @@ BASICS = {
     "long double": _basic("long double", 8, is_float=True),
 }
 
+# clang's builtin typedefs of the 128-bit integers: BTF has the TYPEDEF when one is used
+BUILTIN_TYPEDEFS = {"__int128_t": C.Typedef("__int128_t", BASICS["__int128"]),
+                    "__uint128_t": C.Typedef("__uint128_t", BASICS["unsigned __int128"])}
+
 
 def basic_from_words(words: list[str], pos: Where | None) -> C.CType:
     """Canonical clang type for a multiset of basic type keywords."""
@@ -183,13 +187,13 @@ def basic_from_words(words: list[str], pos: Where | None) -> C.CType:
 def _basic_type(words: tuple[str, ...]) -> C.CType:
     """``basic_from_words`` without a position: ValueError for invalid combinations."""
     w = [_BASIC_WORDS.get(x, x) for x in words]
+    builtin = [x for x in w if x in BUILTIN_TYPEDEFS]
+    if builtin:  # a typedef name, alone (clang: "cannot combine with previous ... specifier")
+        if len(w) > 1:
+            raise ValueError(f"cannot combine with previous '{builtin[0]}' declaration specifier")
+        return BUILTIN_TYPEDEFS[builtin[0]]
     counts = {k: w.count(k) for k in set(w)}
     signed, unsigned = counts.pop("signed", 0), counts.pop("unsigned", 0)
-    if counts.pop("__int128_t", 0):
-        counts["__int128"] = counts.get("__int128", 0) + 1
-    if counts.pop("__uint128_t", 0):
-        counts["__int128"] = counts.get("__int128", 0) + 1
-        unsigned += 1
     if (signed and unsigned) or signed > 1 or unsigned > 1:
         raise ValueError("cannot combine 'signed' and 'unsigned'")
     longs = counts.pop("long", 0)
