@@ -1,4 +1,5 @@
-"""Every fixture kernel (the 48 of ../shared/btf/fleet and debian-6.1.0-56) against each judge
+"""Every fixture kernel (the 48 of ../shared/btf/fleet, debian-6.1.0-56 and the newest sid
+kernel when tests/kernel_btf.py --sid fetched it) against each judge
 toolchain's bpftool and pahole: the C, raw and JSON dumps, and every struct and union of
 `pahole -F btf FILE` (whole file), compared struct by struct with `layout`.
 
@@ -38,6 +39,9 @@ def kernels() -> dict[str, Path]:
     debian = kernel_btf.location() / "vmlinux.btf"
     if debian.is_file():
         found["debian-6.1.0-56"] = debian
+    sid = kernel_btf.sid_kernel()  # the newest sid kernel, where `python -m tests.kernel_btf --sid` fetched it
+    if sid is not None:
+        found[sid.name] = sid / "vmlinux.btf"
     return found
 
 
