@@ -59,18 +59,23 @@ _base_option = click.option("--base", "-B", "base", type=_PATH,
 @click.option("--format", "fmt", type=click.Choice(["raw", "json", "c"]), default="raw", show_default=True)
 @click.option("--type", "selector", metavar="NAME_OR_ID",
               help="Dump only this type: an id, a name, or 'struct NAME'.")
-def btf_dump(file: str, base: str | None, fmt: str, selector: str | None) -> None:
+@click.option("--bpftool", "bpftool_version", metavar="VERSION",
+              help="Print as this bpftool does: 7.1, 7.5 or 7.8 (default: the newest).")
+@click.option("--unsorted", is_flag=True, help="format c in id order (bpftool >= 7.5's `format c unsorted`).")
+def btf_dump(file: str, base: str | None, fmt: str, selector: str | None, bpftool_version: str | None,
+             unsorted: bool) -> None:
     """Dump FILE's types as `bpftool btf dump file FILE [format c]` does (-j for json)."""
+    from .profiles import bpftool as bpftool_profiles
+    from .profiles import select as select_profile
     from .render import bpftool
     from .render.c_dump import dump_c
 
+    profile = select_profile("bpftool", bpftool_profiles.PROFILES, bpftool_version)
     spec = load_with_base(file, base)
     ids = bpftool.resolve_selection(spec, selector)
     if fmt == "c":
-        if selector is None:  # bpftool's C dump of split BTF includes its base's types too
-            ids = list(range(1, spec.type_cnt))
-        parts: list[str] = []
-        dump_c(spec, ids, parts.append)
+        parts: list[str] = []  # the whole C dump of split BTF includes its base's types too
+        dump_c(spec, None if selector is None else ids, parts.append, profile, unsorted=unsorted)
         _out("".join(parts))
     elif fmt == "json":
         _out(json.dumps(bpftool.json_dump(spec, ids), ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -473,7 +478,10 @@ def diff_cmd(old: str, new: str, types: tuple[str, ...], base: str | None, fmt: 
 @_base_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
 @click.option("--cacheline", type=click.IntRange(1), default=64, show_default=True)
-def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, cacheline: int) -> None:
+@click.option("--pahole", "pahole_version", metavar="VERSION",
+              help="Text as this pahole prints it: 1.24, 1.30 or 1.32 (default: the newest).")
+def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, cacheline: int,
+               pahole_version: str | None) -> None:
     """Layouts of FILE's structs and unions (all, or TYPE...: NAME, 'struct NAME'): text as
     `pahole -F btf -C TYPE` prints it, or JSON (schema version 1)."""
     from .commands import layout
@@ -487,7 +495,7 @@ def layout_cmd(file: str, types: tuple[str, ...], base: str | None, fmt: str, ca
 
         _out(report.layout_html(spec, names, cacheline=cacheline))
     else:
-        _out(layout.text(spec, names, cacheline=cacheline))
+        _out(layout.text(spec, names, cacheline=cacheline, pahole=pahole_version))
 
 
 @cli.command("resolve")

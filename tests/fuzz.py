@@ -70,6 +70,31 @@ C_FRAGMENTS = ["struct", "union", "enum", "typedef", "{", "}", ";", ",", "(", ")
                "\u00e9", "\r\n", "[0x100000000]", "::", "...", "a", "b0", "1 << 63", "1 / 0"]
 
 
+CHAIN_KINDS = ("const", "volatile", "typedef", "ptr", "array")
+CHAIN_EVERY = 1000  # one raw input in this many is a long type chain instead of a mutation
+
+
+def chain_btf(kind: str, n: int) -> bytes:
+    """A struct whose member's type is a chain of ``n`` links of one kind over an int: the
+    walks over type chains must be iterative and linear (issue 21 item 6)."""
+    from btfmeta import Spec
+    from btfmeta.btf import types as T
+
+    spec = Spec()
+    tid = spec.add(T.Int(name="int", size=4, encoding=1, nr_bits=32))
+    for i in range(n):
+        if kind == "ptr":
+            tid = spec.add(T.Ptr(type=tid))
+        elif kind == "array":
+            tid = spec.add(T.Array(type=tid, index_type=1, nelems=1))
+        elif kind == "typedef":
+            tid = spec.add(T.Typedef(name=f"t{i}", type=tid))
+        else:
+            tid = spec.add((T.Const if kind == "const" else T.Volatile)(type=tid))
+    spec.add(T.Struct(name="s", size=4, members=[T.Member(name="m", type=tid, bits_offset=0)]))
+    return spec.to_bytes()
+
+
 def mutate_c(text: str, rng: random.Random) -> str:
     """Token-level edits of C: fragments inserted, spans deleted, duplicated or swapped."""
     for _ in range(rng.randint(1, 3)):
@@ -196,6 +221,8 @@ def fuzz(reader: str, count: int, seed: int) -> dict:
         for i in range(count):
             if reader == "c":
                 inp.write_bytes(mutate_c(rng.choice(headers), rng).encode("utf-8", "surrogateescape"))
+            elif reader == "raw" and i % CHAIN_EVERY == CHAIN_EVERY - 1:  # 10^3 to 10^5 links
+                inp.write_bytes(chain_btf(rng.choice(CHAIN_KINDS), int(10 ** rng.uniform(3, 5))))
             else:
                 inp.write_bytes(mutate(data, rng, *window))
             for cmd in commands:
@@ -228,7 +255,6 @@ def main() -> None:
     reader, count, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BOUND, MEMORY_BOUND))
     signal.signal(signal.SIGALRM, _alarm)
-    sys.setrecursionlimit(10_000)
     print(json.dumps(fuzz(reader, count, seed)))
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import struct
 
+import pytest
+
 from btfmeta import Spec
 from btfmeta.btf.load import btf_bytes
 
-from .conftest import FIXTURES, bpftool_dump, run_cli
+from .conftest import FIXTURES, run_cli
+from .view_judges import NAMES, toolchain
 
 # libbpf's own kind layout table (btf__new_empty_opts .add_layout): {info_sz, elem_sz, flags}.
 LAYOUT = [(0, 0), (4, 0), (0, 0), (12, 0), (0, 12), (0, 12), (0, 8), (0, 0), (0, 0), (0, 0), (0, 0),
@@ -24,7 +27,9 @@ def with_layout_header(classic: bytes) -> bytes:
     return header + types + layout + strings
 
 
-def test_layout_header_roundtrip_and_dump(tmp_path, bpftool):
+@pytest.mark.parametrize("tc", NAMES)
+def test_layout_header_roundtrip_and_dump(tmp_path, tc):
+    judge = toolchain(tc)
     classic = btf_bytes((FIXTURES / "kinds.bpf.o").read_bytes(), "kinds.bpf.o")
     data = with_layout_header(classic)
     spec = Spec.parse(data)
@@ -33,7 +38,8 @@ def test_layout_header_roundtrip_and_dump(tmp_path, bpftool):
     assert Spec.parse(spec.to_bytes(byteorder="big")).to_bytes(byteorder="little") == data
     path = tmp_path / "layout.btf"
     path.write_bytes(data)
-    assert run_cli("btf", "dump", str(path)).stdout == bpftool_dump(bpftool, path)
+    theirs = judge.run(["bpftool", "btf", "dump", "file", "layout.btf"], {"layout.btf": path})
+    assert run_cli("btf", "dump", str(path), "--bpftool", judge.bpftool).stdout == theirs
     out = tmp_path / "copy.btf"
     assert run_cli("btf", "copy", str(path), "-o", str(out)).code == 0
     assert out.read_bytes() == data

@@ -1,5 +1,6 @@
 """Real kernel BTF (Debian 6.1 vmlinux, PREEMPT_RT vmlinux, NIC module split BTF):
-copy is byte-identical and dumps equal bpftool's, raw and JSON."""
+copy is byte-identical and dumps equal each judge toolchain's bpftool (7.1, 7.5, 7.8), raw
+and JSON, with the matching --bpftool profile (no raw or JSON byte differs between them)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 from btfmeta import load_spec, load_with_base
 from btfmeta.btf import Kind
 
-from .conftest import bpftool_dump, run_cli
+from .conftest import run_cli
+from .view_judges import NAMES, Toolchain, toolchain
 
 MODULES = ["i40e", "ice", "igc", "ixgbe", "mlx4_en", "mlx5_core", "stmmac", "veth", "virtio_net"]
 BASES = ["vmlinux.btf", "vmlinux-rt.btf"]
@@ -31,25 +33,31 @@ def test_copy_module_split_is_byte_identical(shared_btf, tmp_path, module):
     assert out.read_bytes() == src.read_bytes()
 
 
+def bpftool_dump(tc: Toolchain, path, base=None, *, json: bool = False) -> bytes:
+    files = {"f.btf": path, **({"b.btf": base} if base else {})}
+    return tc.run(["bpftool", *(["-j"] if json else []), "btf", "dump", "file", "f.btf",
+                   *(["-B", "b.btf"] if base else [])], files)
+
+
+def assert_dumps_equal(tc: Toolchain, path, base=None) -> None:
+    b = ["-B", str(base)] if base else []
+    raw = run_cli("btf", "dump", str(path), *b, "--bpftool", tc.bpftool)
+    assert raw.code == 0, raw.stderr
+    assert raw.stdout == bpftool_dump(tc, path, base)
+    js = run_cli("btf", "dump", "--format", "json", str(path), *b, "--bpftool", tc.bpftool)
+    assert js.stdout == bpftool_dump(tc, path, base, json=True)  # byte for byte
+
+
+@pytest.mark.parametrize("tc", NAMES)
 @pytest.mark.parametrize("name", BASES)
-def test_raw_and_json_dump_match_bpftool(shared_btf, bpftool, name):
-    path = shared_btf / name
-    raw = run_cli("btf", "dump", str(path))
-    assert raw.code == 0, raw.stderr
-    assert raw.stdout == bpftool_dump(bpftool, path)
-    js = run_cli("btf", "dump", "--format", "json", str(path))
-    assert js.stdout == bpftool_dump(bpftool, path, json=True)  # byte for byte
+def test_raw_and_json_dump_match_bpftool(shared_btf, name, tc):
+    assert_dumps_equal(toolchain(tc), shared_btf / name)
 
 
+@pytest.mark.parametrize("tc", NAMES)
 @pytest.mark.parametrize("module", MODULES)
-def test_module_dumps_match_bpftool(shared_btf, bpftool, module):
-    path = shared_btf / "modules" / f"{module}.btf"
-    base = shared_btf / "vmlinux.btf"
-    raw = run_cli("btf", "dump", str(path), "-B", str(base))
-    assert raw.code == 0, raw.stderr
-    assert raw.stdout == bpftool_dump(bpftool, path, base)
-    js = run_cli("btf", "dump", "--format", "json", str(path), "-B", str(base))
-    assert js.stdout == bpftool_dump(bpftool, path, base, json=True)
+def test_module_dumps_match_bpftool(shared_btf, module, tc):
+    assert_dumps_equal(toolchain(tc), shared_btf / "modules" / f"{module}.btf", shared_btf / "vmlinux.btf")
 
 
 def test_module_without_base_is_refused(shared_btf):

@@ -21,8 +21,9 @@ class Span:
     unit_end: int  # bit where the member's storage ends
     bit_hole: tuple[int, int] | None  # (bit offset, bits) left unused before this member
     hole: tuple[int, int] | None  # (byte offset, bytes) left unused before this member
-    combined_next: bool  # a non-bit-field placed inside the previous bit-field's unit
-    combined_prev: bool  # a bit-field whose unit starts inside the previous members
+    combined_next: bool  # starts inside the storage of the member before (pahole's "last_size")
+    combined_prev: bool  # starts before the member before, or is a bit-field at its offset
+    filler: int | None  # a bit-field after a bit hole: pahole prints "TYPE :N;" (N 0: in another unit)
 
 
 def walk(t: T.Struct | T.Union, btf: Spec) -> tuple[list[Span], int, int, bool]:
@@ -31,7 +32,9 @@ def walk(t: T.Struct | T.Union, btf: Spec) -> tuple[list[Span], int, int, bool]:
     spans = []
     used_end = unit_end = 0
     bitfield = False
-    for i, m in enumerate(t.members):
+    last_offset = last_size = None  # pahole's byte offset and "last_size" of the member before
+    last_bitfield = False
+    for m in t.members:
         size = field_size(btf, m.type)
         start = m.bits_offset
         if m.bitfield_size:
@@ -43,6 +46,7 @@ def walk(t: T.Struct | T.Union, btf: Spec) -> tuple[list[Span], int, int, bool]:
             m_used = m_unit_end = start + size * 8
         bit_hole = hole = None
         combined_next = combined_prev = False
+        offset = unit_start // 8  # pahole's byte_offset: a bit-field's storage unit
         if is_struct:
             if start >= unit_end:
                 if bitfield and unit_end > used_end:
@@ -51,14 +55,22 @@ def walk(t: T.Struct | T.Union, btf: Spec) -> tuple[list[Span], int, int, bool]:
                     hole = (unit_end // 8, (start - unit_end) // 8)
             elif start > used_end:
                 bit_hole = (used_end, start - used_end)
-            combined_next = bitfield and not m.bitfield_size and start < unit_end
-            combined_prev = bool(m.bitfield_size) and not bitfield and i > 0 and unit_start < used_end
+            if last_size:  # dwarves_fprintf.c: class__fprintf's checks against the member before
+                combined_prev = offset < last_offset or (offset == last_offset and not last_bitfield
+                                                         and bool(m.bitfield_size))
+                combined_next = not combined_prev and 0 < offset - last_offset < last_size
             # a bit-field sharing the previous unit extends it; anything else starts afresh
             shares = bool(m.bitfield_size) and start < unit_end
             used_end, unit_end = m_used, max(unit_end, m_unit_end) if shares else m_unit_end
         else:
             used_end, unit_end = max(used_end, m_used), max(unit_end, m_unit_end)
-        spans.append(Span(m, size, start, m_unit_end, bit_hole, hole, combined_next, combined_prev))
+        filler = None
+        if last_size and m.bitfield_size and bit_hole:
+            filler = bit_hole[1] if offset == last_offset else 0
+        spans.append(Span(m, size, start, m_unit_end, bit_hole, hole, combined_next, combined_prev, filler))
+        if last_size is None or not last_size or offset != last_offset or (not last_bitfield and m.bitfield_size):
+            last_size = size
+        last_offset, last_bitfield = offset, bool(m.bitfield_size)
         bitfield = bool(m.bitfield_size)
     return spans, used_end, unit_end, bitfield
 

@@ -9,7 +9,8 @@ Per-BTF results (alignments, the essential-name index) are kept by the ``Spec`` 
 from __future__ import annotations
 
 import errno
-from collections.abc import Collection
+from collections.abc import Collection, Generator
+from typing import Any
 
 from ..errors import BTFFormatError, TypeLookupError
 from . import types as T
@@ -49,6 +50,29 @@ def follow(btf: Spec, tid: int, kinds: Collection[Kind]) -> tuple[int, T.Type | 
         tid = t.type
         t = get(btf, tid)
     raise BTFFormatError(f"type [{tid}] {kind_str(t)} '{t.name}' is part of a reference loop", path=btf.path)
+
+
+Nested = Generator["Nested", Any, Any]
+
+
+def drive(walk: Nested, bound: int, *, path: str | None = None) -> Any:
+    """Run a recursive walk written as a generator -- each recursive call is ``r = yield
+    sub_walk`` -- on an explicit stack of at most ``bound`` frames, so that a chain of 10^5
+    types neither overflows Python's stack nor needs its recursion limit raised."""
+    stack = [walk]
+    value = None
+    while stack:
+        try:
+            sub = stack[-1].send(value)
+        except StopIteration as done:
+            stack.pop()
+            value = done.value
+            continue
+        if len(stack) >= bound:
+            raise BTFFormatError(f"types nest more than {bound} deep (a reference loop?)", path=path)
+        stack.append(sub)
+        value = None
+    return value
 
 
 def skip_mods_and_typedefs(btf: Spec, tid: int) -> tuple[int, T.Type | None]:
@@ -114,14 +138,15 @@ def align_of(btf: Spec, tid: int) -> int:
     return a
 
 
+_ALIGN_TRANSPARENT = (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG, Kind.ARRAY)
+
+
 def _compute_align(btf: Spec, tid: int) -> int:
-    t = get(btf, tid)
+    _, t = follow(btf, tid, _ALIGN_TRANSPARENT)  # a chain is walked in a loop, not recursively
     if isinstance(t, (T.Int, T.Enum, T.Enum64, T.Float)):
         return min(8, t.size)
     if isinstance(t, T.Ptr):
         return 8
-    if isinstance(t, (T.Typedef, T.Volatile, T.Const, T.Restrict, T.TypeTag, T.Array)):
-        return align_of(btf, t.type)
     if isinstance(t, T.Composite):
         max_align = 1
         for m in t.members:

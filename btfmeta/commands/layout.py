@@ -69,9 +69,12 @@ def layout(btf: Spec, names: list[str] | None = None, *, cacheline: int = 64) ->
     return document(SCHEMA_VERSION, target=btf.path, cacheline=cacheline, types=types)
 
 
-def text(btf: Spec, names: list[str] | None, *, cacheline: int = 64) -> str:
-    """The layouts as ``pahole -F btf -C TYPE`` prints them."""
+def text(btf: Spec, names: list[str] | None, *, cacheline: int = 64, pahole: str | None = None) -> str:
+    """The layouts as ``pahole -F btf -C TYPE`` prints them (that pahole version's; the newest
+    profile by default)."""
+    from ..profiles import pahole as profiles
+    from ..profiles import select as select_profile
     from ..render.pahole import Pahole
 
-    view = Pahole(btf, cacheline)
+    view = Pahole(btf, cacheline, select_profile("pahole", profiles.PROFILES, pahole))
     return "".join(view.render(tid) for tid in select_composites(btf, names))

@@ -7,22 +7,29 @@ Kept close to btf_dump.c's structure on purpose: its emission order is the contr
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 from ..btf import types as T
 from ..btf.codec import s32
 from ..btf.kinds import Kind
 from ..btf.names import c_identifier
-from ..btf.query import MODS, align_of, field_size, is_packed
+from ..btf.query import MODS, Nested, align_of, drive, field_size, is_packed
 from ..btf.spec import Spec
 from ..errors import BTFFormatError
+from ..profiles.bpftool import Bpftool
+from .c_order import sorted_ids
 
 NOT_ORDERED, ORDERING, ORDERED = 0, 1, 2
 NOT_EMITTED, EMITTING, EMITTED = 0, 1, 2
 
 HEADER = ("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
           "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n")
+# bpftool >= 7.5 (and __bpf_fastcall from 7.6) defines these for the kfunc prototypes
+KSYM_DEFINES = ("#ifndef __ksym\n#define __ksym __attribute__((section(\".ksyms\")))\n#endif\n\n"
+                "#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n\n")
+FASTCALL_DEFINE = ("#ifndef __bpf_fastcall\n#if __has_attribute(bpf_fastcall)\n"
+                   "#define __bpf_fastcall __attribute__((bpf_fastcall))\n#else\n#define __bpf_fastcall\n#endif\n"
+                   "#endif\n\n")
 FOOTER = ("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n"
           "#endif /* __VMLINUX_H__ */\n")
 
@@ -37,8 +44,9 @@ def _pfx(lvl: int) -> str:
 
 
 class CDumper:
-    def __init__(self, btf: Spec, write: Callable[[str], None]):
+    def __init__(self, btf: Spec, write: Callable[[str], None], profile: Bpftool):
         self.btf = btf
+        self.profile = profile
         self.out = write
         n = btf.type_cnt
         self.order_state = [NOT_ORDERED] * n
@@ -49,6 +57,7 @@ class CDumper:
         self.type_names: dict[str, int] = {}
         self.ident_names: dict[str, int] = {}
         self.queue: list[int] = []
+        self.skipped: dict[int, tuple[int, bool]] = {}
         self._mark_referenced()
 
     def t(self, tid: int) -> T.Type | None:
@@ -94,10 +103,36 @@ class CDumper:
 
     # -- ordering ---------------------------------------------------------------------------
 
-    def order(self, tid: int, through_ptr: bool) -> int:
+    def _skip(self, tid: int) -> tuple[int, bool]:
+        """The first type past a chain of modifiers and arrays from ``tid``, and whether an
+        array was crossed. Ordering and emitting such a chain is ordering and emitting that
+        type (btf_dump.c forwards them unchanged, an array dropping through_ptr): remembered
+        per id, so that dumping every link of a 10^5 chain stays linear."""
+        hit = self.skipped.get(tid)
+        if hit is None:
+            path = []
+            cur = tid
+            while (t := self.t(cur)) is not None and t.kind in (*MODS, Kind.ARRAY) and cur not in self.skipped:
+                path.append(cur)
+                cur = t.type
+                if len(path) > self.btf.type_cnt:
+                    raise BTFFormatError(f"type [{tid}] is part of a reference loop", path=self.btf.path)
+            base, crossed = self.skipped.get(cur, (cur, False))
+            for link in reversed(path):
+                crossed = crossed or self.t(link).kind == Kind.ARRAY
+                self.skipped[link] = (base, crossed)
+            hit = self.skipped[tid]
+        return hit
+
+    def order(self, tid: int, through_ptr: bool) -> Nested:
+        """btf_dump_order_type, as a walk ``drive`` runs (``r = yield sub``: a recursive call)."""
+        t = self.t(tid)
+        if t is not None and t.kind in (*MODS, Kind.ARRAY):
+            tid, crossed = self._skip(tid)
+            through_ptr = through_ptr and not crossed
+            t = self.t(tid)
         if tid == 0 or self.order_state[tid] == ORDERED:
             return 1  # void and ordered types: "ok for a typedef to be emitted"
-        t = self.t(tid)
         if self.order_state[tid] == ORDERING:
             if isinstance(t, T.Composite) and through_ptr and t.name:
                 return 0
@@ -107,17 +142,15 @@ class CDumper:
             self.order_state[tid] = ORDERED
             return 0
         if k == Kind.PTR:
-            r = self.order(t.type, True)
+            r = yield self.order(t.type, True)
             self.order_state[tid] = ORDERED
             return r
-        if k == Kind.ARRAY:
-            return self.order(t.type, False)
         if k in (Kind.STRUCT, Kind.UNION):
             if through_ptr and t.name:
                 return 0
             self.order_state[tid] = ORDERING
             for m in t.members:
-                self.order(m.type, False)
+                yield self.order(m.type, False)
             if t.name:
                 self.queue.append(tid)
             self.order_state[tid] = ORDERED
@@ -128,18 +161,16 @@ class CDumper:
             self.order_state[tid] = ORDERED
             return 1
         if k == Kind.TYPEDEF:
-            strong = self.order(t.type, through_ptr)
+            strong = yield self.order(t.type, through_ptr)
             if through_ptr and not strong:
                 return 0
             self.queue.append(tid)
             self.order_state[tid] = ORDERED
             return 1
-        if k in MODS:
-            return self.order(t.type, through_ptr)
         if k == Kind.FUNC_PROTO:
-            strong = self.order(t.return_type, through_ptr) > 0
+            strong = (yield self.order(t.return_type, through_ptr)) > 0
             for p in t.params:
-                if self.order(p.type, through_ptr) > 0:
+                if (yield self.order(p.type, through_ptr)) > 0:
                     strong = True
             return int(strong)
         self.order_state[tid] = ORDERED  # FUNC, VAR, DATASEC, DECL_TAG
@@ -147,16 +178,23 @@ class CDumper:
 
     # -- emission -----------------------------------------------------------------------------
 
+    def _drive(self, walk: Nested):
+        return drive(walk, self.btf.type_cnt + 2, path=self.btf.path)
+
     def dump_type(self, tid: int) -> None:
         self.queue = []
-        self.order(tid, False)
+        self._drive(self.order(tid, False))
         for q in self.queue:
-            self.emit_type(q, 0)
+            self._drive(self.emit_type(q, 0))
 
-    def emit_type(self, tid: int, cont_id: int) -> None:
+    def emit_type(self, tid: int, cont_id: int) -> Nested:
+        """btf_dump_emit_type, as a walk ``drive`` runs."""
+        t = self.t(tid)
+        if t is not None and t.kind in (*MODS, Kind.ARRAY):
+            tid, _ = self._skip(tid)
+            t = self.t(tid)
         if tid == 0 or self.emit_state[tid] == EMITTED:
             return
-        t = self.t(tid)
         k = t.kind
         top = cont_id == 0
         if self.emit_state[tid] == EMITTING:
@@ -178,14 +216,14 @@ class CDumper:
             if top:
                 self.out(self.enum_def(tid, t, 0) + ";\n\n")
             self.emit_state[tid] = EMITTED
-        elif k in (Kind.PTR, *MODS, Kind.ARRAY):
-            self.emit_type(t.type, cont_id)
+        elif k == Kind.PTR:
+            yield self.emit_type(t.type, cont_id)
         elif k == Kind.FWD:
             self.out(self.fwd_def(tid, t) + ";\n\n")
             self.emit_state[tid] = EMITTED
         elif k == Kind.TYPEDEF:
             self.emit_state[tid] = EMITTING
-            self.emit_type(t.type, tid)
+            yield self.emit_type(t.type, tid)
             if not self.fwd_emitted[tid] and not self._blacklisted(t):
                 self.out(self.typedef_def(tid, t, 0) + ";\n\n")
             self.emit_state[tid] = EMITTED
@@ -194,7 +232,7 @@ class CDumper:
             if top or not t.name:
                 new_cont = cont_id if not t.name else tid
                 for m in t.members:
-                    self.emit_type(m.type, new_cont)
+                    yield self.emit_type(m.type, new_cont)
             elif not self.fwd_emitted[tid] and tid != cont_id:
                 self.out(self.struct_fwd(tid, t) + ";\n\n")
                 self.fwd_emitted[tid] = True
@@ -204,9 +242,9 @@ class CDumper:
             else:
                 self.emit_state[tid] = NOT_EMITTED
         elif k == Kind.FUNC_PROTO:
-            self.emit_type(t.return_type, cont_id)
+            yield self.emit_type(t.return_type, cont_id)
             for p in t.params:
-                self.emit_type(p.type, cont_id)
+                yield self.emit_type(p.type, cont_id)
 
     @staticmethod
     def _blacklisted(t: T.Typedef) -> bool:
@@ -241,7 +279,12 @@ class CDumper:
                 value = str(v.value if t.signed else v.value & 0xFFFFFFFF)
             out.append(f"\n{_pfx(lvl + 1)}{name} = {value},")
         out.append(f"\n{_pfx(lvl)}}}")
-        return "".join(out)  # libbpf 1.1 adds no mode(byte)/mode(word) for odd enum sizes
+        if self.profile.enum_modes:
+            if t.size == 1:
+                out.append(" __attribute__((mode(byte)))")
+            elif t.size == 8 and (not is64 or not any(v.value & 0xFFFFFFFF00000000 for v in t.values)):
+                out.append(" __attribute__((mode(word)))")
+        return "".join(out)
 
     def struct_def(self, tid: int, t, lvl: int) -> str:
         is_struct = t.kind == Kind.STRUCT
@@ -312,6 +355,11 @@ class CDumper:
     # -- declarators (btf_dump_emit_type_decl / _chain) -------------------------------------------
 
     def type_decl(self, tid: int, fname: str, lvl: int) -> str:
+        out: list[str] = []
+        self._drive(self._decl(tid, fname, lvl, out))
+        return "".join(out)
+
+    def _decl(self, tid: int, fname: str, lvl: int, out: list[str]) -> Nested:
         stack = []
         while True:
             stack.append(tid)
@@ -327,9 +375,9 @@ class CDumper:
                 tid = t.type
             else:
                 break
-        out: list[str] = []
-        self._chain(stack, fname, lvl, out)
-        return "".join(out)
+            if len(stack) > self.btf.type_cnt:
+                raise BTFFormatError(f"type [{stack[0]}] is part of a reference loop", path=self.btf.path)
+        yield self._chain(stack, fname, lvl, out)
 
     def _mods(self, stack: list[int], out: list[str]) -> None:
         while stack:
@@ -350,7 +398,7 @@ class CDumper:
     def _name(out: list[str], fname: str, last_was_ptr: bool) -> None:
         out.append((" " if fname and not last_was_ptr else "") + fname)
 
-    def _chain(self, stack: list[int], fname: str, lvl: int, out: list[str]) -> None:
+    def _chain(self, stack: list[int], fname: str, lvl: int, out: list[str]) -> Nested:
         last_was_ptr = True
         while stack:
             tid = stack.pop()
@@ -386,7 +434,10 @@ class CDumper:
                 out.append(" restrict")
             elif k == Kind.TYPE_TAG:
                 self._mods(stack, out)
-                out.append(f' __attribute__((btf_type_tag("{t.name}")))')
+                if t.kflag and self.profile.attribute_tags:
+                    out.append(f" __attribute__(({t.name}))")
+                else:
+                    out.append(f' __attribute__((btf_type_tag("{t.name}")))')
             elif k == Kind.ARRAY:
                 self._drop_mods(stack)
                 if not stack:
@@ -399,7 +450,7 @@ class CDumper:
                     out.append(" ")
                 if not multidim:
                     out.append("(")
-                self._chain(stack, fname, lvl, out)
+                yield self._chain(stack, fname, lvl, out)
                 if not multidim:
                     out.append(")")
                 out.append(f"[{t.nelems}]")
@@ -408,7 +459,7 @@ class CDumper:
                 self._drop_mods(stack)
                 if stack:
                     out.append(" (")
-                    self._chain(stack, fname, lvl, out)
+                    yield self._chain(stack, fname, lvl, out)
                     out.append(")")
                 else:
                     self._name(out, fname, last_was_ptr)
@@ -426,23 +477,56 @@ class CDumper:
                     if i == len(params) - 1 and p.type == 0:
                         out.append("...")
                         break
-                    out.append(self.type_decl(p.type, c_identifier(p.name, tid, self.btf.path, "parameter name"),
-                                              lvl))
+                    yield self._decl(p.type, c_identifier(p.name, tid, self.btf.path, "parameter name"), lvl, out)
                 out.append(")")
                 return
             last_was_ptr = k == Kind.PTR
         self._name(out, fname, last_was_ptr)
 
 
-def dump_c(btf: Spec, ids: list[int], write: Callable[[str], None]) -> None:
-    """``bpftool btf dump ... format c`` for ``ids`` (all own types by default)."""
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 50_000))
-    try:
-        d = CDumper(btf, write)
-        write(HEADER)
-        for tid in ids:
-            d.dump_type(tid)
-        write(FOOTER)
-    finally:
-        sys.setrecursionlimit(limit)
+    def kfuncs(self) -> None:
+        """bpftool's dump_btf_kfuncs: FUNCs a `bpf_kfunc` DECL_TAG names, sorted by name."""
+        kfuncs, fastcalls = [], set()
+        for tid in range(1, self.btf.type_cnt):
+            t = self.btf.type_by_id(tid)
+            if not isinstance(t, T.DeclTag) or t.component_idx != -1:
+                continue
+            f = self.t(t.type)
+            if isinstance(f, T.Func):
+                if t.name == "bpf_kfunc":
+                    kfuncs.append((f.name.encode("utf-8", "surrogateescape"), t.type, f))
+                elif t.name == "bpf_fastcall":
+                    fastcalls.add(t.type)
+        self.out("\n/* BPF kfuncs */\n#ifndef BPF_NO_KFUNC_PROTOTYPES\n")
+        if self.profile.kfuncs_by_name:
+            kfuncs.sort(key=lambda k: k[0])  # stable, as glibc's qsort (a merge sort)
+        for _, fid, f in kfuncs:
+            fast = "__bpf_fastcall " if self.profile.fastcall and fid in fastcalls else ""
+            name = c_identifier(f.name, fid, self.btf.path, "function name")
+            self.out(f"extern {fast}{self.type_decl(f.type, name, 0)} __weak __ksym;\n")
+        self.out("#endif\n\n")
+
+
+def dump_c(btf: Spec, ids: list[int] | None, write: Callable[[str], None], profile: Bpftool, *,
+           unsorted: bool = False) -> None:
+    """``bpftool btf dump ... format c [unsorted]`` as ``profile``'s bpftool prints it: the
+    types ``ids`` names, or (None) all of them with the base's, sorted and followed by the
+    kfunc prototypes where that bpftool does so. bpftool >= 7.5's sorted dump skips the
+    first type of its order (its loop starts at 1, past that type rather than void): btfmeta
+    prints it, the one difference from bpftool's bytes."""
+    d = CDumper(btf, write, profile)
+    write(HEADER)
+    if profile.sorted_c:
+        write(KSYM_DEFINES)
+    if profile.fastcall:
+        write(FASTCALL_DEFINE)
+    whole = ids is None
+    if ids is None:
+        ids = list(range(1, btf.type_cnt))
+        if profile.sorted_c and not unsorted:
+            ids = sorted_ids(btf)
+    for tid in ids:
+        d.dump_type(tid)
+    if profile.sorted_c and whole:
+        d.kfuncs()
+    write(FOOTER)

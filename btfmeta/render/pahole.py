@@ -12,15 +12,52 @@ from ..btf.kinds import Kind
 from ..btf.query import MODS_AND_TYPEDEF, field_size, follow, skip_mods_and_typedefs
 from ..btf.spec import Spec
 from ..errors import BTFFormatError
+from ..profiles.pahole import PROFILES
+from ..profiles.pahole import Pahole as PaholeProfile
 
 TYPE_WIDTH, LINE_WIDTH = 26, 48
 
 
 def type_str(btf: Spec, tid: int, under_ptr: bool = False) -> str:
-    """pahole's spelling of a type (arrays print their element type; the name gets [N])."""
-    if tid == 0:
+    """pahole's spelling of a type (arrays print their element type; the name gets [N]).
+    A chain of qualifiers and pointers is walked in a loop, each link adding a prefix and a
+    suffix around the spelling of what it refers to (linear in the chain's length)."""
+    prefixes: list[str] = []
+    suffixes: list[str] = []
+    for _ in range(btf.type_cnt + 1):
+        t = btf.type_by_id(tid) if tid else None
+        k = None if t is None else t.kind
+        inner = btf.type_by_id(t.type) if k in _LINKS and t.type else None
+        if k == Kind.PTR and inner is not None and inner.kind == Kind.FUNC_PROTO:
+            base = f"{type_str(btf, inner.return_type)} (*)({params(btf, inner)})"
+        elif k == Kind.PTR:  # "const char " + " *": pahole's "const char  *"
+            suffixes.append(" *")
+            tid, under_ptr = t.type, True
+            continue
+        elif k == Kind.CONST and under_ptr and inner is not None and inner.kind == Kind.PTR:
+            suffixes.append(" const")
+            tid, under_ptr = t.type, False
+            continue
+        elif k in (Kind.CONST, Kind.VOLATILE):
+            prefixes.append("const " if k == Kind.CONST else "volatile ")
+            suffixes.append(" ")
+            tid, under_ptr = t.type, False
+            continue
+        elif k in (Kind.RESTRICT, Kind.TYPE_TAG, Kind.ARRAY):
+            tid, under_ptr = t.type, False
+            continue
+        else:
+            base = _base_str(btf, t)
+        return "".join(prefixes) + base + "".join(reversed(suffixes))
+    raise BTFFormatError(f"type [{tid}] is part of a reference loop", path=btf.path)
+
+
+_LINKS = (Kind.PTR, Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPE_TAG, Kind.ARRAY)
+
+
+def _base_str(btf: Spec, t: T.Type | None) -> str:
+    if t is None:
         return "void"
-    t = btf.type_by_id(tid)
     k = t.kind
     if k in (Kind.INT, Kind.FLOAT, Kind.TYPEDEF):
         return t.name
@@ -32,22 +69,6 @@ def type_str(btf: Spec, tid: int, under_ptr: bool = False) -> str:
         return f"enum {t.name}" if t.name else "enum"
     if k == Kind.FWD:
         return f"{'union' if t.is_union else 'struct'} {t.name}"
-    if k == Kind.PTR:
-        target = btf.type_by_id(t.type) if t.type else None
-        if target is not None and target.kind == Kind.FUNC_PROTO:
-            return f"{type_str(btf, target.return_type)} (*)({params(btf, target)})"
-        return f"{type_str(btf, t.type, True)} *"  # "const char " + " *": pahole's "const char  *"
-    if k == Kind.CONST:
-        inner = btf.type_by_id(t.type) if t.type else None
-        if under_ptr and inner is not None and inner.kind == Kind.PTR:
-            return f"{type_str(btf, t.type)} const"
-        return f"const {type_str(btf, t.type)} "
-    if k == Kind.VOLATILE:
-        return f"volatile {type_str(btf, t.type)} "
-    if k in (Kind.RESTRICT, Kind.TYPE_TAG):
-        return type_str(btf, t.type)
-    if k == Kind.ARRAY:
-        return type_str(btf, t.type)
     if k == Kind.FUNC_PROTO:
         return f"{type_str(btf, t.return_type)} ({params(btf, t)})"
     return "?"
@@ -105,13 +126,10 @@ def infer_alignment(byte_offset: int, natural: int, smallest_offset: int, cachel
     return alignment
 
 
-def struct_padding(btf: Spec, t: T.Struct) -> int:
-    return gaps(t, btf)["padding"]
-
-
 class Pahole:
-    def __init__(self, btf: Spec, cacheline: int = 64):
+    def __init__(self, btf: Spec, cacheline: int = 64, profile: PaholeProfile = PROFILES["1.24"]):
         self.btf = btf
+        self.profile = profile
         self.cacheline = cacheline
         self.paddings: list[int] = []
         self.forced: list[int] = []
@@ -143,7 +161,8 @@ class Pahole:
             out = [f"{tabs}{'struct' if elem.kind == Kind.STRUCT else 'union'} {{"]
             out += self.nested(elem, depth + 1, bit)
             size = field_size(btf, m.type)
-            out.append(f"{tabs}}} {m.name}{_dims(btf, m.type, False)}; /* {bit // 8:5} {size:5} */")
+            flexible = last and self._in_struct and len(self._members) > 1 and depth <= 2
+            out.append(f"{tabs}}} {m.name}{_dims(btf, m.type, flexible)}; /* {bit // 8:5} {size:5} */")
             return out
         raw = btf.type_by_id(m.type) if m.type else None
         if isinstance(raw, T.EnumLike) and not raw.name:
@@ -165,9 +184,13 @@ class Pahole:
                 out += [line[1:] for line in self.nested(pointee, depth + 2, 0)]
                 out.append(f"{tabs}}} * {m.name}; /* {bit // 8:5} {8:5} */")
                 return out
+        fquals = ""
+        while isinstance(ptr, (T.Const, T.Volatile)):  # `int (* const f)(...)`: pahole's "const int (*f)(...)"
+            fquals += "const " if isinstance(ptr, T.Const) else "volatile "
+            ptr = btf.type_by_id(ptr.type) if ptr.type else None
         if isinstance(ptr, T.Ptr) and ptr.type and btf.type_by_id(ptr.type).kind == Kind.FUNC_PROTO:
             proto = btf.type_by_id(ptr.type)
-            left = type_str(btf, proto.return_type).rstrip().ljust(tw)
+            left = (fquals + type_str(btf, proto.return_type).rstrip()).ljust(tw)
             text = f"{left} (*{m.name})({params(btf, proto)});"
         else:
             left = type_str(btf, m.type).rstrip().ljust(tw)
@@ -225,6 +248,11 @@ class Pahole:
             if sp.hole:
                 n = sp.hole[1]
                 pending.append(f"{tabs}/* XXX {n} byte{'s' if n > 1 else ''} hole, try to pack */")
+            if sp.filler is not None:
+                if sp.filler == 0:
+                    pending += ["", f"{tabs}/* Force alignment to the next boundary: */"]
+                tw, _ = self.widths(depth)
+                pending.append(f"{tabs}{type_str(btf, m.type).rstrip().ljust(tw)} :{sp.filler};")
             if sp.combined_next:
                 pending.append(f"{tabs}/* Bitfield combined with next fields */")
             if sp.combined_prev:
@@ -244,7 +272,7 @@ class Pahole:
             aligned = 0
             if not m.bitfield_size and is_struct:
                 inferred = infer_alignment(start // 8, natural_alignment(btf, m.type), smallest, self.cacheline)
-                if size:  # zero-sized members are not given an alignment
+                if size or self.profile.aligns_empty_members:  # before 1.31 a zero-sized one gets none
                     aligned = inferred
                     if aligned and top:
                         self.forced.append(max(start // 8 - prev_end, 0))
@@ -257,22 +285,65 @@ class Pahole:
                 self.last_end = m_unit_end // 8
             raw = btf.type_by_id(m.type) if m.type else None
             if is_struct and isinstance(raw, T.Struct):
-                pad = struct_padding(btf, raw)
-                if pad:
-                    pending.append(f"{tabs}/* XXX last struct has {pad} byte{'s' if pad > 1 else ''} of padding */")
-                    if top:
-                        self.paddings.append(pad)
+                note = self.member_type_note(raw, top)
+                if note:
+                    pending.append(f"{tabs}/* XXX last struct has {note} */")
         if pending:
-            out += ["", *pending, ""]
+            out += ["", *pending]  # no blank line before the closing brace
         if not is_struct:  # after a union, pahole is back at the cacheline state it entered with
             self.boundary = union_start
         return out
+
+    def member_type_note(self, t: T.Struct, top: bool) -> str:
+        """What pahole says after a member of struct type ``t`` (and counts, at the top level)."""
+        g = gaps(t, self.btf)
+        pad = g["padding"]
+        if top and pad:
+            self.paddings.append(pad)
+        if not self.profile.member_type_holes:
+            return f"{pad} byte{'s' if pad > 1 else ''} of padding" if pad else ""
+        counts = (pad, g["bit_padding"], len(g["holes"]), len(g["bit_holes"]))
+        flexible = []
+        if self.profile.flexible_arrays:
+            for i, (found, text) in enumerate(((self.ends_flexible(t), "a flexible array"),
+                                              (self.embeds_flexible(t), "embedded flexible array(s)"))):
+                if found:
+                    flexible.append(text)
+                    if top:
+                        self.flexible[i] += 1
+        if top:
+            for i, n in enumerate(counts[1:]):
+                if n:
+                    self.member_holes[i][0] += 1
+                    self.member_holes[i][1] += n
+        words = ("byte{} of padding", "bit{} of padding", "hole{}", "bit hole{}")
+        return ", ".join([*flexible, *(f"{n} " + w.format("s" if n != 1 else "")
+                                       for n, w in zip(counts, words, strict=True) if n)])
+
+    def ends_flexible(self, t: T.Struct) -> bool:
+        """pahole 1.28: the last member is an array of no elements."""
+        if not t.members:
+            return False
+        _, last = follow(self.btf, t.members[-1].type, (Kind.CONST, Kind.VOLATILE))
+        return isinstance(last, T.Array) and last.nelems == 0
+
+    def embeds_flexible(self, t: T.Struct, _outer: frozenset[int] = frozenset()) -> bool:
+        """pahole 1.28: a struct member (at any depth) ends in a flexible array."""
+        for m in t.members:
+            if m.type in _outer:
+                continue
+            mt = self.btf.type_by_id(m.type) if m.type else None
+            if isinstance(mt, T.Struct) and (self.ends_flexible(mt) or self.embeds_flexible(mt, _outer | {m.type})):
+                return True
+        return False
 
     def render(self, tid: int) -> str:
         btf = self.btf
         t = btf.type_by_id(tid)
         kind = "struct" if t.kind == Kind.STRUCT else "union"
         self.paddings = []
+        self.member_holes = [[0, 0], [0, 0], [0, 0]]  # bit paddings, holes, bit holes: (types, total)
+        self.flexible = [0, 0]  # members whose struct ends in a flexible array, embeds one
         self.forced = []  # for each member with an inferred alignment: the hole before it
         self.boundary = self.cacheline
         self.last_end = 0  # end of the last member that has a size, for the struct's alignment
@@ -298,6 +369,12 @@ class Pahole:
                     lines.append(f"\t/* sum bitfield members: {bits} bits ({bits // 8} bytes) */")
             if g["padding"]:
                 lines.append(f"\t/* padding: {g['padding']} */")
+            (bp_types, bp_sum), (h_types, h_sum), (bh_types, bh_sum) = self.member_holes
+            kinds = [f"holes: {h_types}, total: {h_sum}"] if h_types else []
+            kinds += [f"bit holes: {bh_types}, total: {bh_sum}"] if bh_types else []
+            kinds += [f"bit paddings: {bp_types}, total: {bp_sum} bit{'s' if bp_sum > 1 else ''}"] if bp_types else []
+            if kinds:
+                lines.append(f"\t/* member types with {', '.join(kinds)} */")
             if self.paddings:
                 lines.append(f"\t/* paddings: {len(self.paddings)}, sum paddings: {sum(self.paddings)} */")
             if g["bit_padding"]:
@@ -308,10 +385,14 @@ class Pahole:
                 if holes_before:
                     text += f", forced holes: {len(holes_before)}, sum forced holes: {sum(holes_before)}"
                 lines.append(f"\t/* {text} */")
+            end, middle = self.flexible
+            if end or middle:
+                where = ([f"end: {end}"] if end else []) + ([f"middle: {middle}"] if middle else [])
+                lines.append(f"\t/* flexible array members: {', '.join(where)} */")
             if t.size % self.cacheline:
                 lines.append(f"\t/* last cacheline: {t.size % self.cacheline} bytes */")
         lines.append("}" + self.attributes(t) + ";")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + ("\n\n" if self.profile.blank_after else "\n")
 
     def is_packed(self, t: T.Struct) -> bool:
         """pahole's inference: a member off its natural alignment, or a size that is not a
