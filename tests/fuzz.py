@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-READERS = ("raw", "split", "elf", "btfext", "c", "kv")
+READERS = ("raw", "split", "elf", "btfext", "c", "kv", "distilled")
 TIME_BOUND_S = 10
 MEMORY_BOUND = 3 << 30
 EXTREMES = [0, 1, 3, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFF, 0x10000, 0xFFFFFF, 24, 32]
@@ -164,6 +164,10 @@ def _cases(reader: str, work: Path):
         return seed, (0, None), [["btf", "dump", "{in}"], ["btf", "dump", "{in}", "--format", "c"],
                                  ["btf", "dump", "{in}", "--format", "json"], ["layout", "{in}"],
                                  ["layout", "{in}", "--format", "json"], ["btf", "copy", "{in}", "-o", "{out}"]]
+    if reader == "distilled":
+        from .fuzz_distill import cases
+
+        return cases(work, target)
     if reader == "split":
         base = work / "base.btf"
         base.write_bytes(target.read_bytes())
