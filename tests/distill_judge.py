@@ -21,6 +21,7 @@ from pathlib import Path
 from btfmeta.btf.kinds import Kind
 from btfmeta.btf.spec import Spec
 from btfmeta.errors import BtfmetaError
+from btfmeta.profiles.bpftool import PROFILES as BPFTOOL
 from btfmeta.render.c_dump import dump_c
 
 from . import cgen, judges
@@ -122,7 +123,7 @@ def base_use_header(seed: int, base: Spec) -> str:
     ids = [base.find_by_name(name, _KIND[kind])[r.randrange(len(base.find_by_name(name, _KIND[kind])))]
            for kind, name in chosen if base.find_by_name(name, _KIND[kind])]
     parts: list[str] = []
-    dump_c(base, ids, parts.append)
+    dump_c(base, ids, parts.append, BPFTOOL["7.1"])  # id order, no preamble: plain C for clang
     prelude = "".join(parts)
     own = cgen.generate(seed).text
     lines = [f"struct {name};" for name in POINTED + [name for _, name in AMBIGUOUS]]
