@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from . import judges
-from .conftest import need
+from .conftest import toolchain_judge
 
 
 def test_mirror_from_the_hosts_apt_sources(tmp_path):
@@ -28,8 +30,9 @@ def test_versions():
     assert judges.short("1.5.0") == "1.5" and judges.short("7.1") == "7.1"
 
 
-def test_making_a_complete_chroot_again_changes_nothing(toolchain, monkeypatch):
-    need(toolchain.chroot, "the host is not made by tests/judges.py")
+@pytest.mark.parametrize("suite", judges.SUITES)
+def test_making_a_complete_chroot_again_changes_nothing(suite, monkeypatch):
+    toolchain = toolchain_judge(suite)
     ran = []
     monkeypatch.setattr(judges, "_sh", ran.append)
     monkeypatch.setattr(judges, "location", lambda: toolchain.root.parent)
