@@ -70,11 +70,10 @@ def test_vmlinux(shared_btf, clang, tmp_path, name, tc):
     subprocess.run([clang, "-g", "-target", "bpf", "-c", str(src), "-o", str(tmp_path / "v.o")], check=True)
 
 
-@pytest.mark.parametrize("tc", NAMES)
+@pytest.mark.parametrize("tc", [n for n in NAMES if n != "host"])  # Debian 12's bpftool 7.1 has no `unsorted`
 def test_unsorted(shared_btf, tc):
     t = toolchain(tc)
-    if not profiles.PROFILES[t.bpftool].sorted_c:
-        pytest.skip(f"bpftool {t.bpftool} has no `unsorted` (its dump is in id order)")
+    assert profiles.PROFILES[t.bpftool].sorted_c
     path = shared_btf / "vmlinux.btf"
     assert ours_c(t, path, None, "--unsorted") == bpftool_c(t, path, None, "unsorted")
 
